@@ -1,0 +1,3 @@
+using Serverless.Infer.Cli;
+
+return await InferCommandLine.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,75 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serverless.Inference;
+using Serverless.Inference.AspNetCore;
+using Serverless.Inference.Hosting;
+using Serverless.Inference.Repository;
+using Spectre.Console;
+
+namespace Serverless.Infer.Cli;
+
+internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup);
+
+internal static class ServeCommand
+{
+    public static async Task<int> RunAsync(ServeSettings settings, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(settings.Repository))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the model repository [bold]{settings.Repository}[/] does not exist");
+            return 2;
+        }
+
+        await using var app = Build(settings);
+        if (settings.Warmup)
+        {
+            await ModelsCommand.ShowAsync(app.Services.GetRequiredService<ModelHost>(), loadModels: true, cancellationToken);
+        }
+
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] cannot listen on 127.0.0.1:{settings.Port}: {e.Message}");
+            return 1;
+        }
+
+        var url = $"http://127.0.0.1:{settings.Port}";
+        AnsiConsole.MarkupLineInterpolated($"Serving [bold]{settings.Repository}[/] on [link]{url}/v2[/] (Ctrl+C stops)");
+        var example = $$"""curl {{url}}/v2/models/iris/infer -d '{"inputs":[{"name":"Features","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'""";
+        AnsiConsole.MarkupLine("[grey]Try: " + Markup.Escape(example) + "[/]");
+        await app.WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+
+    /// <summary>The whole local host; tests build it too, on a port of their own.</summary>
+    public static WebApplication Build(ServeSettings settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Local servers bind loopback only; exposing one is a deliberate act, not a default.
+            kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port);
+            kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBytes + 1L;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.AddInference(
+            _ => new LocalFolderModelStore(settings.Repository),
+            host => host.RefreshInterval = TimeSpan.FromSeconds(2),
+            limits => limits.MaxRequestBytes = settings.MaxRequestBytes);
+
+        var app = builder.Build();
+        app.MapOpenInference();
+        return app;
+    }
+}

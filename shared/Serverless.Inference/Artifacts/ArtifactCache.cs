@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Serverless.Inference.Repository;
+
+namespace Serverless.Inference.Artifacts;
+
+/// <summary>
+/// Remote model files copied once to local disk (<c>/tmp</c> on Lambda, the temp folder elsewhere),
+/// addressed by the file's identity, so a changed file gets a new slot and an unchanged one is never
+/// fetched twice. Files are written under a temporary name and renamed, so a crash never leaves a half file.
+/// </summary>
+public sealed class ArtifactCache
+{
+    private readonly string _root;
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _downloads = new();
+
+    public ArtifactCache(string root)
+    {
+        _root = Path.GetFullPath(root);
+    }
+
+    public string Root => _root;
+
+    /// <summary>A local path holding the file's content: the store's own path for local stores, else a cached copy.</summary>
+    public async Task<string> GetLocalPathAsync(IModelStore store, StoredFile file, CancellationToken cancellationToken)
+    {
+        if (store is ILocalModelStore local)
+        {
+            return local.GetLocalPath(file.Path);
+        }
+
+        var target = Path.Combine(_root, SlotName(file), file.Path.FileName);
+        if (new FileInfo(target) is { Exists: true } existing && existing.Length == file.Length)
+        {
+            return target;
+        }
+
+        var download = _downloads.GetOrAdd(target, key => new Lazy<Task<string>>(() => DownloadAsync(store, file, key)));
+        try
+        {
+            return await download.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (download.Value.IsCompleted)
+            {
+                _downloads.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(target, download));
+            }
+        }
+    }
+
+    /// <summary>A path in the cache for files the process derives itself, such as optimized graphs.</summary>
+    public string GetDerivedPath(string identity, string fileName)
+    {
+        var folder = Path.Combine(_root, "derived");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, Hash(identity) + "-" + ModelNames.Require(fileName, "file name"));
+    }
+
+    private static async Task<string> DownloadAsync(IModelStore store, StoredFile file, string target)
+    {
+        // The download is shared by every caller, so no single caller's cancellation may abort it.
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var temporary = target + ".part-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            await using (var source = await store.OpenReadAsync(file.Path, CancellationToken.None).ConfigureAwait(false))
+            await using (var destination = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                await source.CopyToAsync(destination, CancellationToken.None).ConfigureAwait(false);
+                if (destination.Length != file.Length)
+                {
+                    throw new InferenceException(
+                        InferenceErrorKind.Unavailable,
+                        $"download of '{file.Path}' from {store.Description} ended after {destination.Length} of {file.Length} bytes");
+                }
+            }
+
+            File.Move(temporary, target, overwrite: true);
+            return target;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static string SlotName(StoredFile file) => Hash(file.Identity + "\n" + file.Path);
+
+    private static string Hash(string text) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 16));
+}

@@ -1,0 +1,99 @@
+using Serverless.Inference.Repository;
+using Serverless.Inference.Runtime;
+
+namespace Serverless.Inference.Hosting;
+
+/// <summary>Time spent in each phase of a model load.</summary>
+public sealed record LoadReport(TimeSpan Download, TimeSpan SessionCreate, TimeSpan Warmup, bool OptimizedGraphFromCache)
+{
+    public TimeSpan Total => Download + SessionCreate + Warmup;
+}
+
+/// <summary>
+/// A loaded model version with a reference count: the host holds one reference, each request another.
+/// The session is disposed when the last reference goes, so an evicted or replaced model lets requests
+/// in flight finish on the session they started with.
+/// </summary>
+internal sealed class LoadedModel
+{
+    private int _references = 1;
+
+    public LoadedModel(string name, string version, string identity, ModelManifest manifest, OnnxModel model, long estimatedBytes, LoadReport report)
+    {
+        Name = name;
+        Version = version;
+        Identity = identity;
+        Manifest = manifest;
+        Model = model;
+        EstimatedBytes = estimatedBytes;
+        Report = report;
+    }
+
+    public string Name { get; }
+
+    public string Version { get; }
+
+    /// <summary>Changes when the model file or its manifest changes.</summary>
+    public string Identity { get; }
+
+    /// <summary>The model file's own identity in the store, to notice a replaced file.</summary>
+    public string FileIdentity { get; init; } = "";
+
+    public ModelManifest Manifest { get; }
+
+    public OnnxModel Model { get; }
+
+    public long EstimatedBytes { get; }
+
+    public LoadReport Report { get; }
+
+    public bool TryAddReference()
+    {
+        var current = Volatile.Read(ref _references);
+        while (current > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            Model.Dispose();
+        }
+    }
+}
+
+/// <summary>A request's hold on a model version; dispose it when the request is done.</summary>
+public sealed class ModelLease : IDisposable
+{
+    private LoadedModel? _model;
+
+    internal ModelLease(LoadedModel model) => _model = model;
+
+    private LoadedModel Loaded => _model ?? throw new ObjectDisposedException(nameof(ModelLease));
+
+    public string Name => Loaded.Name;
+
+    public string Version => Loaded.Version;
+
+    /// <summary>Names this exact model: it changes whenever the model file or the manifest changes.</summary>
+    public string Identity => Loaded.Identity;
+
+    public ModelManifest Manifest => Loaded.Manifest;
+
+    public OnnxModel Model => Loaded.Model;
+
+    public LoadReport LoadReport => Loaded.Report;
+
+    public void Dispose() => Interlocked.Exchange(ref _model, null)?.Release();
+}

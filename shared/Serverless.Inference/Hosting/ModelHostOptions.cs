@@ -1,0 +1,22 @@
+namespace Serverless.Inference.Hosting;
+
+public sealed class ModelHostOptions
+{
+    /// <summary>How long a model's manifest and file identities are trusted before a request checks the store again.</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a failed load is reported as is before the next request tries again.</summary>
+    public TimeSpan FailureRetryInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The memory the loaded models may take, estimated as twice each model file's size (weights plus the
+    /// runtime's working memory). Least recently used models are released beyond it.
+    /// </summary>
+    public long MemoryBudgetBytes { get; set; } = 2L << 30;
+
+    /// <summary>Intra-op threads for models whose manifest does not say; never left to the runtime to guess.</summary>
+    public int DefaultIntraOpThreads { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>Where remote model files and optimized graphs are cached.</summary>
+    public string CacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "serverless-inference");
+}

@@ -1,0 +1,572 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Serverless.Inference.Runtime;
+
+namespace Serverless.Inference.Protocol;
+
+/// <summary>
+/// Reads an inference request straight from its UTF-8 JSON header (and binary section) into input
+/// buffers: numbers are decoded into place with no per-element allocation, and every size is checked
+/// against the bytes actually present before anything is allocated.
+/// </summary>
+public static class InferRequestReader
+{
+    private const int LengthPrefixSize = sizeof(uint);
+
+    public static InferRequest Read(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, RequestLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth });
+        var inputs = new List<InputTensor>();
+        try
+        {
+            return ReadRequest(ref reader, json.Length, binary, inputs);
+        }
+        catch (JsonException e)
+        {
+            DisposeAll(inputs);
+            throw InferenceException.BadRequest($"malformed JSON: {e.Message}");
+        }
+        catch
+        {
+            DisposeAll(inputs);
+            throw;
+        }
+    }
+
+    private static InferRequest ReadRequest(ref Utf8JsonReader reader, int jsonLength, ReadOnlySpan<byte> binary, List<InputTensor> inputs)
+    {
+        Expect(ref reader, JsonTokenType.StartObject, "the request body must be a JSON object");
+        string? id = null;
+        var outputs = new List<RequestedOutput>();
+        var parameters = new List<Parameter>();
+        var binaryOutputs = false;
+        var sawInputs = false;
+        var binaryOffset = 0;
+
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"u8))
+            {
+                Next(ref reader);
+                id = reader.TokenType == JsonTokenType.String
+                    ? reader.GetString()
+                    : throw InferenceException.BadRequest("'id' must be a string");
+            }
+            else if (reader.ValueTextEquals("parameters"u8))
+            {
+                Next(ref reader);
+                foreach (var parameter in ReadParameters(ref reader, "request"))
+                {
+                    if (parameter.Name == "binary_data_output")
+                    {
+                        binaryOutputs = ParseBool(parameter, "request");
+                    }
+                    else
+                    {
+                        parameters.Add(parameter);
+                    }
+                }
+            }
+            else if (reader.ValueTextEquals("inputs"u8))
+            {
+                sawInputs = true;
+                Next(ref reader);
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    throw InferenceException.BadRequest("'inputs' must be an array");
+                }
+
+                while (Next(ref reader) != JsonTokenType.EndArray)
+                {
+                    inputs.Add(ReadInput(ref reader, jsonLength, binary, ref binaryOffset));
+                }
+            }
+            else if (reader.ValueTextEquals("outputs"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    throw InferenceException.BadRequest("'outputs' must be an array");
+                }
+
+                while (Next(ref reader) != JsonTokenType.EndArray)
+                {
+                    outputs.Add(ReadOutput(ref reader));
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        if (reader.Read())
+        {
+            throw InferenceException.BadRequest("malformed JSON: content after the request object");
+        }
+
+        if (!sawInputs || inputs.Count == 0)
+        {
+            throw InferenceException.BadRequest("the request has no 'inputs'");
+        }
+
+        if (binaryOffset != binary.Length)
+        {
+            throw InferenceException.BadRequest(
+                $"the body holds {binary.Length} bytes of binary data but the inputs' binary_data_size add up to {binaryOffset}");
+        }
+
+        var duplicate = outputs.GroupBy(o => o.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw InferenceException.BadRequest($"output '{duplicate.Key}' is requested more than once");
+        }
+
+        return new InferRequest { Id = id, Inputs = inputs, Outputs = outputs, BinaryOutputs = binaryOutputs, Parameters = parameters };
+    }
+
+    private static InputTensor ReadInput(ref Utf8JsonReader reader, int jsonLength, ReadOnlySpan<byte> binary, ref int binaryOffset)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw InferenceException.BadRequest("each input must be a JSON object");
+        }
+
+        string? name = null;
+        string? datatypeName = null;
+        long[]? shape = null;
+        long? binarySize = null;
+        var dataReader = default(Utf8JsonReader);
+        var hasData = false;
+
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                Next(ref reader);
+                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'name' must be a string");
+            }
+            else if (reader.ValueTextEquals("datatype"u8))
+            {
+                Next(ref reader);
+                datatypeName = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'datatype' must be a string");
+            }
+            else if (reader.ValueTextEquals("shape"u8))
+            {
+                Next(ref reader);
+                shape = ReadShape(ref reader);
+            }
+            else if (reader.ValueTextEquals("parameters"u8))
+            {
+                Next(ref reader);
+                foreach (var parameter in ReadParameters(ref reader, "input"))
+                {
+                    if (parameter.Name == "binary_data_size")
+                    {
+                        binarySize = ParseSize(parameter);
+                    }
+                }
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                Next(ref reader);
+                // The data may come before the shape and datatype it needs; remember where it is and come back.
+                dataReader = reader;
+                hasData = true;
+                reader.Skip();
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        if (string.IsNullOrEmpty(name))
+        {
+            throw InferenceException.BadRequest("an input has no 'name'");
+        }
+
+        if (datatypeName is null)
+        {
+            throw InferenceException.BadRequest($"input '{name}' has no 'datatype'");
+        }
+
+        if (!TensorDataTypes.TryParse(datatypeName, out var dataType))
+        {
+            throw InferenceException.BadRequest(
+                $"input '{name}' has an unknown datatype '{datatypeName}' (known: BOOL, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64, FP16, FP32, FP64, BYTES)");
+        }
+
+        if (shape is null)
+        {
+            throw InferenceException.BadRequest($"input '{name}' has no 'shape'");
+        }
+
+        var count = ElementCount(name, shape);
+        if (binarySize is { } size)
+        {
+            if (hasData)
+            {
+                throw InferenceException.BadRequest($"input '{name}' has both 'data' and binary_data_size");
+            }
+
+            if (size > binary.Length - binaryOffset)
+            {
+                throw InferenceException.BadRequest(
+                    $"input '{name}' declares binary_data_size {size} but only {binary.Length - binaryOffset} bytes of binary data remain in the body");
+            }
+
+            var slice = binary.Slice(binaryOffset, (int)size);
+            binaryOffset += (int)size;
+            return ReadBinary(name, dataType, shape, count, slice);
+        }
+
+        if (!hasData)
+        {
+            throw InferenceException.BadRequest($"input '{name}' has neither 'data' nor binary_data_size");
+        }
+
+        // Every JSON element takes at least one byte, so a shape larger than the JSON itself cannot be honest.
+        if (count > jsonLength)
+        {
+            throw InferenceException.BadRequest(
+                $"input '{name}' has shape [{string.Join(',', shape)}] ({count} elements), more than the request could hold");
+        }
+
+        return ReadJsonData(ref dataReader, name, dataType, shape, (int)count);
+    }
+
+    private static long ElementCount(string name, long[] shape)
+    {
+        var count = 1L;
+        foreach (var dimension in shape)
+        {
+            if (dimension < 0)
+            {
+                throw InferenceException.BadRequest($"input '{name}' has a negative dimension in shape [{string.Join(',', shape)}]");
+            }
+
+            if (dimension != 0 && count > int.MaxValue / dimension)
+            {
+                throw InferenceException.BadRequest($"input '{name}' has shape [{string.Join(',', shape)}], too many elements");
+            }
+
+            count *= dimension;
+        }
+
+        return count;
+    }
+
+    private static long[] ReadShape(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw InferenceException.BadRequest("'shape' must be an array of integers");
+        }
+
+        var dims = new List<long>(4);
+        while (Next(ref reader) != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var dimension))
+            {
+                throw InferenceException.BadRequest("'shape' must be an array of integers");
+            }
+
+            if (dims.Count == 16)
+            {
+                throw InferenceException.BadRequest("'shape' has more than 16 dimensions");
+            }
+
+            dims.Add(dimension);
+        }
+
+        return [.. dims];
+    }
+
+    private static InputTensor ReadJsonData(ref Utf8JsonReader reader, string name, TensorDataType dataType, long[] shape, int count)
+    {
+        if (dataType == TensorDataType.Bytes)
+        {
+            var elements = new byte[count][];
+            var filled = 0;
+            ReadElements(ref reader, name, count, ref filled, (ref Utf8JsonReader element, int index) =>
+            {
+                elements[index] = element.TokenType == JsonTokenType.String
+                    ? element.ValueIsEscaped ? element.GetString() is { } text ? System.Text.Encoding.UTF8.GetBytes(text) : [] : element.ValueSpan.ToArray()
+                    : throw WrongElement(name, dataType, index, element.TokenType);
+            });
+            return InputTensor.CreateBytes(name, shape, elements);
+        }
+
+        var tensor = InputTensor.CreateNumeric(name, dataType, shape, count);
+        try
+        {
+            var target = tensor.Buffer;
+            var filled = 0;
+            ReadElements(ref reader, name, count, ref filled, (ref Utf8JsonReader element, int index) => WriteNumber(ref element, name, dataType, index, target));
+            return tensor;
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+    }
+
+    private delegate void ElementAction(ref Utf8JsonReader reader, int index);
+
+    /// <summary>Walks flat or nested arrays in row-major order; a single value stands for a scalar.</summary>
+    private static void ReadElements(ref Utf8JsonReader reader, string name, int count, ref int filled, ElementAction onElement)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            Take(ref reader, name, count, ref filled, onElement);
+        }
+        else
+        {
+            var depth = reader.CurrentDepth;
+            while (Next(ref reader) != JsonTokenType.EndArray || reader.CurrentDepth != depth)
+            {
+                if (reader.TokenType is not (JsonTokenType.StartArray or JsonTokenType.EndArray))
+                {
+                    Take(ref reader, name, count, ref filled, onElement);
+                }
+            }
+        }
+
+        if (filled != count)
+        {
+            throw InferenceException.BadRequest($"input '{name}' has {filled} data elements but its shape needs {count}");
+        }
+    }
+
+    private static void Take(ref Utf8JsonReader reader, string name, int count, ref int filled, ElementAction onElement)
+    {
+        if (filled == count)
+        {
+            throw InferenceException.BadRequest($"input '{name}' has more data elements than its shape's {count}");
+        }
+
+        onElement(ref reader, filled);
+        filled++;
+    }
+
+    private static void WriteNumber(ref Utf8JsonReader reader, string name, TensorDataType dataType, int index, byte[] target)
+    {
+        if (dataType == TensorDataType.Bool)
+        {
+            target[index] = reader.TokenType switch
+            {
+                JsonTokenType.True => 1,
+                JsonTokenType.False => 0,
+                _ => throw WrongElement(name, dataType, index, reader.TokenType),
+            };
+            return;
+        }
+
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            throw WrongElement(name, dataType, index, reader.TokenType);
+        }
+
+        var ok = dataType switch
+        {
+            TensorDataType.Fp32 => Put(target, index, reader.TryGetSingle(out var f) && float.IsFinite(f), f),
+            TensorDataType.Fp64 => Put(target, index, reader.TryGetDouble(out var d) && double.IsFinite(d), d),
+            TensorDataType.Fp16 => Put(target, index, reader.TryGetSingle(out var h) && float.IsFinite(h), (Half)h),
+            TensorDataType.Int8 => Put(target, index, reader.TryGetSByte(out var i8), i8),
+            TensorDataType.Int16 => Put(target, index, reader.TryGetInt16(out var i16), i16),
+            TensorDataType.Int32 => Put(target, index, reader.TryGetInt32(out var i32), i32),
+            TensorDataType.Int64 => Put(target, index, reader.TryGetInt64(out var i64), i64),
+            TensorDataType.UInt8 => Put(target, index, reader.TryGetByte(out var u8), u8),
+            TensorDataType.UInt16 => Put(target, index, reader.TryGetUInt16(out var u16), u16),
+            TensorDataType.UInt32 => Put(target, index, reader.TryGetUInt32(out var u32), u32),
+            TensorDataType.UInt64 => Put(target, index, reader.TryGetUInt64(out var u64), u64),
+            _ => false,
+        };
+
+        if (!ok)
+        {
+            throw InferenceException.BadRequest(
+                $"input '{name}' element {index} ({System.Text.Encoding.UTF8.GetString(reader.ValueSpan)}) is not a valid {dataType.ToProtocolName()} value");
+        }
+    }
+
+    private static bool Put<T>(byte[] target, int index, bool parsed, T value)
+        where T : unmanaged
+    {
+        if (parsed)
+        {
+            MemoryMarshal.Cast<byte, T>(target.AsSpan())[index] = value;
+        }
+
+        return parsed;
+    }
+
+    private static InferenceException WrongElement(string name, TensorDataType dataType, int index, JsonTokenType token) =>
+        InferenceException.BadRequest(
+            $"input '{name}' is {dataType.ToProtocolName()} but element {index} is {Describe(token)}" +
+            (dataType == TensorDataType.Bytes ? " (BYTES elements are strings)" : dataType == TensorDataType.Bool ? " (BOOL elements are true or false)" : " (expected a number)"));
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        JsonTokenType.StartObject => "an object",
+        _ => token.ToString(),
+    };
+
+    private static InputTensor ReadBinary(string name, TensorDataType dataType, long[] shape, long count, ReadOnlySpan<byte> data)
+    {
+        if (dataType == TensorDataType.Bytes)
+        {
+            // Each element is a 4-byte little-endian length and that many bytes; at least 4 bytes per element.
+            if (count > data.Length / LengthPrefixSize)
+            {
+                throw InferenceException.BadRequest($"input '{name}' has {count} BYTES elements but only {data.Length} bytes of binary data");
+            }
+
+            var elements = new byte[count][];
+            var offset = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (data.Length - offset < LengthPrefixSize)
+                {
+                    throw InferenceException.BadRequest($"input '{name}' binary data ends inside element {i}");
+                }
+
+                var length = BinaryPrimitives.ReadUInt32LittleEndian(data[offset..]);
+                offset += LengthPrefixSize;
+                if (length > (uint)(data.Length - offset))
+                {
+                    throw InferenceException.BadRequest($"input '{name}' element {i} claims {length} bytes but only {data.Length - offset} remain");
+                }
+
+                elements[i] = data.Slice(offset, (int)length).ToArray();
+                offset += (int)length;
+            }
+
+            return offset == data.Length
+                ? InputTensor.CreateBytes(name, shape, elements)
+                : throw InferenceException.BadRequest($"input '{name}' has {data.Length - offset} bytes of binary data beyond its {count} elements");
+        }
+
+        var expected = count * dataType.ElementSize();
+        if (expected != data.Length)
+        {
+            throw InferenceException.BadRequest(
+                $"input '{name}' has binary_data_size {data.Length} but shape [{string.Join(',', shape)}] of {dataType.ToProtocolName()} needs {expected} bytes");
+        }
+
+        var tensor = InputTensor.CreateNumeric(name, dataType, shape, (int)count);
+        data.CopyTo(tensor.Bytes);
+        if (dataType == TensorDataType.Bool)
+        {
+            foreach (ref var value in tensor.Bytes)
+            {
+                value = value == 0 ? (byte)0 : (byte)1;
+            }
+        }
+
+        return tensor;
+    }
+
+    private static RequestedOutput ReadOutput(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw InferenceException.BadRequest("each requested output must be a JSON object");
+        }
+
+        string? name = null;
+        bool? binary = null;
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                Next(ref reader);
+                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an output's 'name' must be a string");
+            }
+            else if (reader.ValueTextEquals("parameters"u8))
+            {
+                Next(ref reader);
+                foreach (var parameter in ReadParameters(ref reader, "output"))
+                {
+                    if (parameter.Name == "binary_data")
+                    {
+                        binary = ParseBool(parameter, "output");
+                    }
+                    else if (parameter.Name == "classification")
+                    {
+                        throw InferenceException.BadRequest("the classification extension is not supported; request the output itself");
+                    }
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        return string.IsNullOrEmpty(name) ? throw InferenceException.BadRequest("a requested output has no 'name'") : new RequestedOutput(name, binary);
+    }
+
+    private static List<Parameter> ReadParameters(ref Utf8JsonReader reader, string owner)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw InferenceException.BadRequest($"the {owner}'s 'parameters' must be a JSON object");
+        }
+
+        var parameters = new List<Parameter>();
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            Next(ref reader);
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False))
+            {
+                throw InferenceException.BadRequest($"parameter '{name}' must be a string, a number or a boolean");
+            }
+
+            // A string keeps its original escapes, so quoting the raw span gives valid JSON back.
+            var raw = reader.TokenType == JsonTokenType.String
+                ? [(byte)'"', .. reader.ValueSpan, (byte)'"']
+                : reader.ValueSpan.ToArray();
+            parameters.Add(new Parameter(name, raw));
+        }
+
+        return parameters;
+    }
+
+    private static bool ParseBool(Parameter parameter, string owner) => parameter.RawJsonValue switch
+    {
+        [(byte)'t', ..] => true,
+        [(byte)'f', ..] => false,
+        _ => throw InferenceException.BadRequest($"the {owner} parameter '{parameter.Name}' must be true or false"),
+    };
+
+    private static long ParseSize(Parameter parameter) =>
+        long.TryParse(parameter.RawJsonValue, out var size) && size >= 0
+            ? size
+            : throw InferenceException.BadRequest($"binary_data_size must be a non-negative integer, not {System.Text.Encoding.UTF8.GetString(parameter.RawJsonValue)}");
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader) =>
+        reader.Read() ? reader.TokenType : throw InferenceException.BadRequest("malformed JSON: the request body ends early");
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType token, string message)
+    {
+        if (!reader.Read() || reader.TokenType != token)
+        {
+            throw InferenceException.BadRequest(message);
+        }
+    }
+
+    private static void DisposeAll(List<InputTensor> inputs) => inputs.ForEach(input => input.Dispose());
+}

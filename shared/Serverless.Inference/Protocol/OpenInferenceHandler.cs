@@ -1,0 +1,419 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Serverless.Inference.Hosting;
+using Serverless.Inference.Repository;
+using Serverless.Inference.Runtime;
+using Serverless.Inference.Telemetry;
+
+namespace Serverless.Inference.Protocol;
+
+/// <summary>
+/// The Open Inference Protocol (KServe v2 REST) over any transport: routes, status codes, JSON and the
+/// binary tensor data extension. Adapters only translate their platform's request and response.
+/// </summary>
+public sealed class OpenInferenceHandler
+{
+    public const string ServerName = "serverless-inference";
+
+    private static readonly string ServerVersion =
+        typeof(OpenInferenceHandler).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    private readonly ModelHost _host;
+    private readonly RequestLimits _limits;
+    private readonly ILogger _logger;
+
+    public OpenInferenceHandler(ModelHost host, RequestLimits limits, ILogger<OpenInferenceHandler>? logger = null)
+    {
+        _host = host;
+        _limits = limits;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    public ModelHost Host => _host;
+
+    public async Task<OipHttpResponse> HandleAsync(OipHttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var route = Route.Parse(request.Path);
+        try
+        {
+            return route.Kind switch
+            {
+                RouteKind.ServerMetadata => RequireGet(request, route) ?? ServerMetadata(),
+                RouteKind.Live => RequireGet(request, route) ?? Json(200, w => w.WriteBoolean("live"u8, true)),
+                RouteKind.Ready => RequireGet(request, route) ?? await ServerReadyAsync(cancellationToken).ConfigureAwait(false),
+                RouteKind.ModelMetadata => RequireGet(request, route) ?? await ModelMetadataAsync(route, cancellationToken).ConfigureAwait(false),
+                RouteKind.ModelReady => RequireGet(request, route) ?? await ModelReadyAsync(route, cancellationToken).ConfigureAwait(false),
+                RouteKind.Infer => await InferAsync(request, route, cancellationToken).ConfigureAwait(false),
+                RouteKind.InvalidName => Error(400, route.Problem!),
+                _ => Error(404, $"no such route: {request.Method} {ModelNames.Printable(request.Path)}"),
+            };
+        }
+        catch (InferenceException e)
+        {
+            return Error(StatusOf(e.Kind), e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Error(StatusOf(InferenceErrorKind.Cancelled), "the request was cancelled or ran past its deadline");
+        }
+#pragma warning disable CA1031 // The host must answer every request; the cause goes to the log, not the caller.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _logger.LogError(e, "Unhandled error on {Method} {Path}", request.Method, request.Path);
+            return Error(500, "internal error; see the server log");
+        }
+    }
+
+    public static int StatusOf(InferenceErrorKind kind) => kind switch
+    {
+        InferenceErrorKind.BadRequest => 400,
+        InferenceErrorKind.NotFound => 404,
+        InferenceErrorKind.MethodNotAllowed => 405,
+        InferenceErrorKind.PayloadTooLarge => 413,
+        InferenceErrorKind.Unavailable => 503,
+        InferenceErrorKind.Cancelled => 504,
+        _ => 500,
+    };
+
+    public static OipHttpResponse Error(int status, string message) =>
+        Json(status, w => w.WriteString("error"u8, message));
+
+    private static OipHttpResponse? RequireGet(OipHttpRequest request, Route route) =>
+        request.Method is "GET" or "HEAD" ? null : MethodNotAllowed(request, route, "GET");
+
+    private static OipHttpResponse MethodNotAllowed(OipHttpRequest request, Route route, string allowed)
+    {
+        var response = Error(405, $"{request.Method} is not allowed on {ModelNames.Printable(request.Path)}; use {allowed}");
+        return new OipHttpResponse(response.StatusCode, response.ContentType, TakeBody(response), [new("Allow", allowed)]);
+    }
+
+    private static PooledBufferWriter TakeBody(OipHttpResponse response)
+    {
+        var copy = new PooledBufferWriter(response.Body.Length);
+        copy.Write(response.Body.Span);
+        response.Dispose();
+        return copy;
+    }
+
+    private static OipHttpResponse ServerMetadata() => Json(200, w =>
+    {
+        w.WriteString("name"u8, ServerName);
+        w.WriteString("version"u8, ServerVersion);
+        w.WriteStartArray("extensions"u8);
+        w.WriteStringValue("binary_tensor_data"u8);
+        w.WriteEndArray();
+    });
+
+    private async Task<OipHttpResponse> ServerReadyAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> models;
+        try
+        {
+            models = await _host.Store.ListModelsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InferenceException e)
+        {
+            return NotReady(e.Message);
+        }
+
+        return models.Count == 0
+            ? NotReady($"the model repository {_host.Store.Description} holds no models")
+            : Json(200, w => w.WriteBoolean("ready"u8, true));
+
+        static OipHttpResponse NotReady(string reason) => Json(503, w =>
+        {
+            w.WriteBoolean("ready"u8, false);
+            w.WriteString("error"u8, reason);
+        });
+    }
+
+    private async Task<OipHttpResponse> ModelMetadataAsync(Route route, CancellationToken cancellationToken)
+    {
+        using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
+        var statuses = await _host.ListAsync(cancellationToken).ConfigureAwait(false);
+        var versions = statuses.FirstOrDefault(s => s.Name == lease.Name)?.Versions ?? [lease.Version];
+        var signature = lease.Model.Signature;
+        return Json(200, w =>
+        {
+            w.WriteString("name"u8, lease.Name);
+            w.WriteStartArray("versions"u8);
+            foreach (var version in versions)
+            {
+                w.WriteStringValue(version);
+            }
+
+            w.WriteEndArray();
+            w.WriteString("platform"u8, lease.Manifest.Platform);
+            WriteTensors(w, "inputs"u8, signature.Inputs);
+            WriteTensors(w, "outputs"u8, signature.Outputs);
+            w.WriteStartObject("parameters"u8);
+            w.WriteString("version"u8, lease.Version);
+            w.WriteString("identity"u8, lease.Identity);
+            w.WriteNumber("max_batch_size"u8, lease.Manifest.MaxBatchSize);
+            if (lease.Manifest.Description is { } description)
+            {
+                w.WriteString("description"u8, description);
+            }
+
+            w.WriteEndObject();
+        });
+    }
+
+    private static void WriteTensors(Utf8JsonWriter w, ReadOnlySpan<byte> property, IReadOnlyList<TensorSpec> tensors)
+    {
+        w.WriteStartArray(property);
+        foreach (var tensor in tensors)
+        {
+            w.WriteStartObject();
+            w.WriteString("name"u8, tensor.Name);
+            w.WriteString("datatype"u8, tensor.DataType.ToProtocolName());
+            w.WriteStartArray("shape"u8);
+            foreach (var dimension in tensor.Shape)
+            {
+                w.WriteNumberValue(dimension);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private async Task<OipHttpResponse> ModelReadyAsync(Route route, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
+            return Json(200, w =>
+            {
+                w.WriteString("name"u8, lease.Name);
+                w.WriteString("version"u8, lease.Version);
+                w.WriteBoolean("ready"u8, true);
+            });
+        }
+        catch (InferenceException e) when (e.Kind == InferenceErrorKind.Unavailable)
+        {
+            return Json(503, w =>
+            {
+                w.WriteString("name"u8, route.Model);
+                w.WriteBoolean("ready"u8, false);
+                w.WriteString("error"u8, e.Message);
+            });
+        }
+    }
+
+    private async Task<OipHttpResponse> InferAsync(OipHttpRequest request, Route route, CancellationToken cancellationToken)
+    {
+        if (request.Method != "POST")
+        {
+            return MethodNotAllowed(request, route, "POST");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var activity = InferenceTelemetry.Source.StartActivity("infer");
+        activity?.SetTag("model.name", route.Model);
+        var status = 500;
+        string? version = null;
+        try
+        {
+            var response = await RunInferenceAsync(request, route, v => version = v, cancellationToken).ConfigureAwait(false);
+            status = response.StatusCode;
+            return response;
+        }
+        catch (InferenceException e)
+        {
+            status = StatusOf(e.Kind);
+            throw;
+        }
+        finally
+        {
+            activity?.SetTag("model.version", version);
+            activity?.SetTag("http.response.status_code", status);
+            TagList tags = new() { { "model.name", route.Model }, { "model.version", version }, { "status", status } };
+            InferenceTelemetry.Requests.Add(1, tags);
+            InferenceTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+            if (status < 400)
+            {
+                InferenceTelemetry.RequestCompleted("infer");
+            }
+        }
+    }
+
+    private async Task<OipHttpResponse> RunInferenceAsync(OipHttpRequest request, Route route, Action<string> onVersion, CancellationToken cancellationToken)
+    {
+        var (buffer, length) = await ReadBodyAsync(request, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var headerLength = HeaderLength(request, length);
+            using var inferRequest = InferRequestReader.Read(buffer.AsSpan(0, headerLength), buffer.AsSpan(headerLength, length - headerLength), _limits);
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = [];
+
+            using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
+            onVersion(lease.Version);
+            var outputNames = inferRequest.Outputs.Select(o => o.Name).ToList();
+            using var outputs = lease.Model.Run(inferRequest.Inputs, outputNames, cancellationToken);
+
+            var body = new PooledBufferWriter(16 * 1024);
+            try
+            {
+                var jsonLength = InferResponseWriter.Write(body, lease.Name, lease.Version, inferRequest, outputs);
+                return jsonLength == body.WrittenCount
+                    ? new OipHttpResponse(200, OipHeaders.Json, body, [])
+                    : new OipHttpResponse(200, OipHeaders.Binary, body, [new(OipHeaders.InferenceHeaderContentLength, jsonLength.ToString(CultureInfo.InvariantCulture))]);
+            }
+            catch
+            {
+                body.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private static int HeaderLength(OipHttpRequest request, int bodyLength)
+    {
+        var header = request.GetHeader(OipHeaders.InferenceHeaderContentLength);
+        if (header is null)
+        {
+            return bodyLength;
+        }
+
+        if (!int.TryParse(header, NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+        {
+            throw InferenceException.BadRequest($"{OipHeaders.InferenceHeaderContentLength} must be a non-negative integer, not '{ModelNames.Printable(header)}'");
+        }
+
+        return length <= bodyLength
+            ? length
+            : throw InferenceException.BadRequest($"{OipHeaders.InferenceHeaderContentLength} is {length} but the body has only {bodyLength} bytes");
+    }
+
+    /// <summary>Reads the whole body into a pooled buffer, refusing with 413 as soon as it passes the limit.</summary>
+    private async Task<(byte[] Buffer, int Length)> ReadBodyAsync(OipHttpRequest request, CancellationToken cancellationToken)
+    {
+        var limit = _limits.MaxRequestBytes;
+        if (request.ContentLength > limit)
+        {
+            throw TooLarge(request.ContentLength.Value);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        throw TooLarge(length);
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > limit)
+                {
+                    throw TooLarge(length);
+                }
+            }
+
+            return (buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        InferenceException TooLarge(long size) => new(
+            InferenceErrorKind.PayloadTooLarge,
+            $"the request body ({(size > limit ? $"over {limit}" : size.ToString(CultureInfo.InvariantCulture))} bytes) is larger than the limit of {limit} bytes");
+    }
+
+    private static OipHttpResponse Json(int status, Action<Utf8JsonWriter> writeProperties)
+    {
+        var body = new PooledBufferWriter(512);
+        using (var writer = new Utf8JsonWriter(body, InferResponseWriter.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writeProperties(writer);
+            writer.WriteEndObject();
+        }
+
+        return new OipHttpResponse(status, OipHeaders.Json, body, []);
+    }
+
+    private enum RouteKind
+    {
+        NotFound,
+        InvalidName,
+        ServerMetadata,
+        Live,
+        Ready,
+        ModelMetadata,
+        ModelReady,
+        Infer,
+    }
+
+    private sealed record Route(RouteKind Kind, string? Model = null, string? Version = null, string? Problem = null)
+    {
+        public static Route Parse(string path)
+        {
+            var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            if (segments is not ["v2", ..])
+            {
+                return new Route(RouteKind.NotFound);
+            }
+
+            return segments switch
+            {
+                ["v2"] => new Route(RouteKind.ServerMetadata),
+                ["v2", "health", "live"] => new Route(RouteKind.Live),
+                ["v2", "health", "ready"] => new Route(RouteKind.Ready),
+                ["v2", "models", var m] => ForModel(RouteKind.ModelMetadata, m, null),
+                ["v2", "models", var m, "ready"] => ForModel(RouteKind.ModelReady, m, null),
+                ["v2", "models", var m, "infer"] => ForModel(RouteKind.Infer, m, null),
+                ["v2", "models", var m, "versions", var v] => ForModel(RouteKind.ModelMetadata, m, v),
+                ["v2", "models", var m, "versions", var v, "ready"] => ForModel(RouteKind.ModelReady, m, v),
+                ["v2", "models", var m, "versions", var v, "infer"] => ForModel(RouteKind.Infer, m, v),
+                ["v2", "models", var m, ..] when !ModelNames.IsValid(m) => ForModel(RouteKind.NotFound, m, null),
+                _ => new Route(RouteKind.NotFound),
+            };
+        }
+
+        private static Route ForModel(RouteKind kind, string model, string? version) =>
+            !ModelNames.IsValid(model) ? Invalid("model name", model)
+            : version is not null && !ModelNames.IsValid(version) ? Invalid("model version", version)
+            : new Route(kind, model, version);
+
+        private static Route Invalid(string what, string value) =>
+            new(RouteKind.InvalidName, Problem: $"invalid {what} '{ModelNames.Printable(value)}': it must match {ModelNames.Rule} and not contain '..'");
+    }
+}

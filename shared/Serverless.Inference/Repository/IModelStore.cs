@@ -1,0 +1,59 @@
+namespace Serverless.Inference.Repository;
+
+/// <summary>
+/// A model repository in the Triton-like layout, wherever it lives (a folder, a Blob container,
+/// an S3 prefix): <c>&lt;name&gt;/model.json</c> and <c>&lt;name&gt;/&lt;version&gt;/model.onnx</c> plus assets.
+/// Every path handed to a store is a <see cref="ModelFilePath"/>, so it has already been validated.
+/// </summary>
+public interface IModelStore
+{
+    /// <summary>A short description for logs and error messages, e.g. the folder or container URI.</summary>
+    string Description { get; }
+
+    /// <summary>The names of the model folders; throws <see cref="InferenceException"/> (Unavailable) if the store cannot be reached.</summary>
+    Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The version folders of one model that hold a <c>model.onnx</c>.</summary>
+    Task<IReadOnlyList<string>> ListVersionsAsync(string model, CancellationToken cancellationToken);
+
+    /// <summary>The identity (content hash or ETag) and size of a file, or null when it does not exist.</summary>
+    Task<StoredFile?> StatAsync(ModelFilePath path, CancellationToken cancellationToken);
+
+    Task<Stream> OpenReadAsync(ModelFilePath path, CancellationToken cancellationToken);
+}
+
+/// <summary>A store whose files are already on the local disk, so nothing needs copying into the artifact cache.</summary>
+public interface ILocalModelStore : IModelStore
+{
+    string GetLocalPath(ModelFilePath path);
+}
+
+/// <param name="Identity">Changes whenever the content changes: a content hash or an ETag.</param>
+public sealed record StoredFile(ModelFilePath Path, string Identity, long Length);
+
+/// <summary>A validated path inside a model repository: model, optional version, file name.</summary>
+public sealed record ModelFilePath
+{
+    public const string ManifestFileName = "model.json";
+    public const string ModelFileName = "model.onnx";
+
+    public ModelFilePath(string model, string? version, string fileName)
+    {
+        Model = ModelNames.Require(model, "model name");
+        Version = version is null ? null : ModelNames.Require(version, "model version");
+        FileName = ModelNames.Require(fileName, "file name");
+    }
+
+    public string Model { get; }
+
+    public string? Version { get; }
+
+    public string FileName { get; }
+
+    public static ModelFilePath Manifest(string model) => new(model, null, ManifestFileName);
+
+    public static ModelFilePath Onnx(string model, string version) => new(model, version, ModelFileName);
+
+    /// <summary>The path relative to the repository root, with forward slashes.</summary>
+    public override string ToString() => Version is null ? $"{Model}/{FileName}" : $"{Model}/{Version}/{FileName}";
+}

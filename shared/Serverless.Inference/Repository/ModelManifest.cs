@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Serverless.Inference.Repository;
+
+/// <summary>The content of <c>models/&lt;name&gt;/model.json</c>. Every field is optional.</summary>
+// Settable rather than init-only: the JSON source generator resets unset init-only properties to default.
+public sealed record ModelManifest
+{
+    /// <summary>Informational; "onnxruntime_onnx" is the only platform served.</summary>
+    public string Platform { get; set; } = "onnxruntime_onnx";
+
+    public string? Description { get; set; }
+
+    /// <summary>A version folder or an alias; when absent the highest version is the default.</summary>
+    public string? DefaultVersion { get; set; }
+
+    /// <summary>Other names for versions, e.g. <c>{"stable": "3"}</c>.</summary>
+    public IReadOnlyDictionary<string, string> Aliases { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The most rows one run may hold; 0 when the model's first dimension is not a batch.</summary>
+    public int MaxBatchSize { get; set; }
+
+    /// <summary>ONNX Runtime intra-op threads; 0 takes the host's default.</summary>
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>Run the model once on generated input while loading, so the first request pays nothing extra.</summary>
+    public bool Warmup { get; set; }
+
+    /// <summary>Save the optimized graph in the artifact cache and load it on the next cold start.</summary>
+    public bool OptimizedGraphCache { get; set; }
+
+    /// <summary>Overrides of the model's input metadata (a more precise shape), matched by name.</summary>
+    public IReadOnlyList<TensorOverride> Inputs { get; set; } = [];
+
+    /// <summary>When not empty, only these outputs are exposed, in this order.</summary>
+    public IReadOnlyList<TensorOverride> Outputs { get; set; } = [];
+
+    public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
+    {
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(json, ManifestJsonContext.Default.ModelManifest);
+        }
+        catch (JsonException e)
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"{source} is not a valid model manifest: {e.Message}", e);
+        }
+
+        if (manifest is null)
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"{source} is empty");
+        }
+
+        manifest.Validate(source);
+        return manifest;
+    }
+
+    private void Validate(string source)
+    {
+        string Fail(string problem) => throw new InferenceException(InferenceErrorKind.Unavailable, $"{source}: {problem}");
+
+        if (Platform != "onnxruntime_onnx")
+        {
+            Fail($"platform '{Platform}' is not served (only onnxruntime_onnx)");
+        }
+
+        if (DefaultVersion is not null && !ModelNames.IsValid(DefaultVersion))
+        {
+            Fail($"default_version must match {ModelNames.Rule}");
+        }
+
+        foreach (var (alias, version) in Aliases)
+        {
+            if (!ModelNames.IsValid(alias) || !ModelNames.IsValid(version))
+            {
+                Fail($"alias '{alias}' -> '{version}' must use names matching {ModelNames.Rule}");
+            }
+        }
+
+        if (MaxBatchSize is < 0 or > 1 << 20)
+        {
+            Fail("max_batch_size must be between 0 and 1048576");
+        }
+
+        if (IntraOpThreads is < 0 or > 256)
+        {
+            Fail("intra_op_threads must be between 0 and 256");
+        }
+
+        if (Inputs.Concat(Outputs).Any(tensor => string.IsNullOrEmpty(tensor.Name)))
+        {
+            Fail("every input and output override needs a name");
+        }
+    }
+}
+
+/// <param name="Shape">A more precise shape than the model declares: same rank, -1 for a dynamic dimension.</param>
+public sealed record TensorOverride(string Name, IReadOnlyList<long>? Shape = null);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true)]
+[JsonSerializable(typeof(ModelManifest))]
+internal sealed partial class ManifestJsonContext : JsonSerializerContext;

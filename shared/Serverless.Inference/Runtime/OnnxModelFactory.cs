@@ -1,0 +1,128 @@
+using Microsoft.ML.OnnxRuntime;
+using Serverless.Inference.Repository;
+
+namespace Serverless.Inference.Runtime;
+
+/// <summary>Creates sessions with explicit threading, optionally through a cached optimized graph.</summary>
+internal static class OnnxModelFactory
+{
+    /// <param name="optimizedGraphPath">Where the optimized graph is cached, or null to skip the cache.</param>
+    public static OnnxModel Create(string modelPath, ModelManifest manifest, int intraOpThreads, string? optimizedGraphPath)
+    {
+        using var options = new SessionOptions
+        {
+            // Containers often report more cores than their cpuset allows; never let the runtime guess.
+            IntraOpNumThreads = Math.Max(1, intraOpThreads),
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+
+        InferenceSession session;
+        if (optimizedGraphPath is not null && File.Exists(optimizedGraphPath))
+        {
+            options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
+            session = new InferenceSession(optimizedGraphPath, options);
+        }
+        else if (optimizedGraphPath is not null)
+        {
+            var temporary = optimizedGraphPath + ".part-" + Guid.NewGuid().ToString("N");
+            options.OptimizedModelFilePath = temporary;
+            session = new InferenceSession(modelPath, options);
+            PublishOptimizedGraph(temporary, optimizedGraphPath);
+        }
+        else
+        {
+            session = new InferenceSession(modelPath, options);
+        }
+
+        try
+        {
+            var native = ReadSignature(session);
+            return new OnnxModel(session, ApplyOverrides(native, manifest), manifest.MaxBatchSize) { NativeSignature = native };
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private static void PublishOptimizedGraph(string temporary, string target)
+    {
+        try
+        {
+            if (File.Exists(temporary))
+            {
+                File.Move(temporary, target, overwrite: true);
+            }
+        }
+        catch (IOException)
+        {
+            // Another process published the same graph first; theirs is as good as ours.
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static ModelSignature ReadSignature(InferenceSession session)
+    {
+        var inputs = session.InputNames.Select(name => ToSpec(name, session.InputMetadata[name], isInput: true)).ToList();
+        // Non-tensor outputs (maps, sequences) have no place in the protocol; they are not exposed.
+        var outputs = session.OutputNames
+            .Where(name => session.OutputMetadata[name].IsTensor)
+            .Select(name => ToSpec(name, session.OutputMetadata[name], isInput: false))
+            .ToList();
+        return new ModelSignature(inputs, outputs);
+    }
+
+    private static TensorSpec ToSpec(string name, NodeMetadata metadata, bool isInput)
+    {
+        if (!metadata.IsTensor || !TensorDataTypes.TryFromOnnx(metadata.ElementDataType, out var dataType))
+        {
+            throw new InferenceException(
+                InferenceErrorKind.Unavailable,
+                $"{(isInput ? "input" : "output")} '{name}' is a {metadata.OnnxValueType} of {metadata.ElementDataType}, which the protocol cannot carry");
+        }
+
+        return new TensorSpec(name, dataType, [.. metadata.Dimensions.Select(d => d < 0 ? -1L : d)]);
+    }
+
+    private static ModelSignature ApplyOverrides(ModelSignature native, ModelManifest manifest)
+    {
+        foreach (var unknown in manifest.Inputs.Where(o => native.FindInput(o.Name) is null))
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"model.json overrides input '{unknown.Name}', which the model does not have");
+        }
+
+        var inputs = native.Inputs
+            .Select(input => manifest.Inputs.FirstOrDefault(o => o.Name == input.Name) is { Shape: { } shape }
+                ? input with { Shape = MergeShape(input, shape) }
+                : input)
+            .ToList();
+
+        var outputs = manifest.Outputs.Count == 0
+            ? native.Outputs
+            : [.. manifest.Outputs.Select(o =>
+            {
+                var output = native.FindOutput(o.Name)
+                    ?? throw new InferenceException(InferenceErrorKind.Unavailable, $"model.json lists output '{o.Name}', which the model does not have");
+                return o.Shape is { } shape ? output with { Shape = MergeShape(output, shape) } : output;
+            })];
+
+        return new ModelSignature(inputs, outputs);
+    }
+
+    private static long[] MergeShape(TensorSpec spec, IReadOnlyList<long> shape)
+    {
+        var compatible = shape.Count == spec.Shape.Count
+            && shape.Select((d, i) => d >= -1 && (spec.Shape[i] < 0 || d == spec.Shape[i])).All(ok => ok);
+        return compatible
+            ? [.. shape]
+            : throw new InferenceException(
+                InferenceErrorKind.Unavailable,
+                $"model.json gives '{spec.Name}' the shape [{string.Join(',', shape)}], which does not fit the model's [{string.Join(',', spec.Shape)}]");
+    }
+}

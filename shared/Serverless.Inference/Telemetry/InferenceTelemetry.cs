@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Serverless.Inference.Telemetry;
+
+/// <summary>
+/// Metric and trace names shared by every host (local, Azure Functions, Lambda), so one dashboard
+/// reads them all. Listen with OpenTelemetry or <c>dotnet-counters</c> on the name <see cref="Name"/>.
+/// </summary>
+public static class InferenceTelemetry
+{
+    public const string Name = "Serverless.Inference";
+
+    private static readonly Meter Meter = new(Name, "1.0");
+    private static long _firstRequestSeen;
+
+    public static ActivitySource Source { get; } = new(Name, "1.0");
+
+    public static Counter<long> Requests { get; } =
+        Meter.CreateCounter<long>("inference.requests", "{request}", "Inference requests by model, version and outcome.");
+
+    public static Histogram<double> RequestDuration { get; } =
+        Meter.CreateHistogram<double>("inference.request.duration", "s", "Time to answer an inference request.");
+
+    public static Histogram<double> ModelLoadDuration { get; } =
+        Meter.CreateHistogram<double>("inference.model.load.duration", "s", "Model load time by phase: download, session_create, warmup.");
+
+    public static Histogram<double> ColdStart { get; } =
+        Meter.CreateHistogram<double>("inference.cold_start.duration", "s", "Process start to the end of the first request of the process.");
+
+    public static Counter<long> BatchRows { get; } =
+        Meter.CreateCounter<long>("inference.batch.rows", "{row}", "Rows scored by batch jobs, by outcome.");
+
+    /// <summary>Records the cold start once, at the end of the first request this process answers.</summary>
+    public static void RequestCompleted(string route)
+    {
+        if (Interlocked.Exchange(ref _firstRequestSeen, 1) == 0)
+        {
+            var sinceStart = DateTime.Now - Process.GetCurrentProcess().StartTime;
+            ColdStart.Record(sinceStart.TotalSeconds, new KeyValuePair<string, object?>("route", route));
+        }
+    }
+}
