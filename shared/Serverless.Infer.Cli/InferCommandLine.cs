@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Serverless.Inference.Batch;
 
 namespace Serverless.Infer.Cli;
 
@@ -25,13 +26,44 @@ internal static class InferCommandLine
             DefaultValueFactory = _ => Serverless.Inference.Protocol.RequestLimits.DefaultMaxRequestBytes,
         };
         var warmup = new Option<bool>("--warmup") { Description = "Load every model before accepting requests." };
+        var dropFolder = new Option<DirectoryInfo>("--drop-folder")
+        {
+            Description = "Batch drop folder: files put under incoming/<model>[/<version>]/ are scored into outgoing/.",
+            DefaultValueFactory = _ => new DirectoryInfo("batch"),
+        };
 
         var serve = new Command("serve", "Serve the Open Inference Protocol (KServe v2 REST) on http://127.0.0.1:<port>/v2.")
         {
-            repository, port, maxRequestBytes, warmup,
+            repository, port, maxRequestBytes, warmup, dropFolder,
         };
         serve.SetAction((parse, cancellation) => ServeCommand.RunAsync(
-            new ServeSettings(parse.GetValue(repository)!.FullName, parse.GetValue(port), parse.GetValue(maxRequestBytes), parse.GetValue(warmup)),
+            new ServeSettings(
+                parse.GetValue(repository)!.FullName,
+                parse.GetValue(port),
+                parse.GetValue(maxRequestBytes),
+                parse.GetValue(warmup),
+                parse.GetValue(dropFolder)!.FullName),
+            cancellation));
+
+        var input = new Argument<FileInfo>("file") { Description = "The file to score: .csv or .jsonl." };
+        var model = new Option<string>("--model", "-m") { Description = "The model to score with.", Required = true };
+        var version = new Option<string?>("--version") { Description = "A version or alias; default: the model's default." };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Results file; default: <file>.results.<ext> beside the input." };
+        var format = new Option<BatchFormat?>("--format") { Description = "csv or jsonl; default: from the file's extension." };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Rows per model run; default: the model's max_batch_size." };
+        var score = new Command("score", "Score a CSV or JSON-lines file with a model; one result per row, bad rows get an error.")
+        {
+            input, model, version, output, format, batchSize, repository,
+        };
+        score.SetAction((parse, cancellation) => ScoreCommand.RunAsync(
+            new ScoreSettings(
+                parse.GetValue(repository)!.FullName,
+                parse.GetValue(input)!,
+                parse.GetValue(model)!,
+                parse.GetValue(version),
+                parse.GetValue(output),
+                parse.GetValue(format),
+                parse.GetValue(batchSize)),
             cancellation));
 
         var models = new Command("models", "List the repository's models with their versions and signatures.") { repository };
@@ -40,6 +72,7 @@ internal static class InferCommandLine
         return new RootCommand("Serve ONNX models with the Open Inference Protocol, locally as in Azure Functions and AWS Lambda.")
         {
             serve,
+            score,
             models,
         };
     }

@@ -5,13 +5,14 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.Inference;
 using Serverless.Inference.AspNetCore;
+using Serverless.Inference.Batch;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 using Spectre.Console;
 
 namespace Serverless.Infer.Cli;
 
-internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup);
+internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup, string? DropFolder = null);
 
 internal static class ServeCommand
 {
@@ -21,6 +22,11 @@ internal static class ServeCommand
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the model repository [bold]{settings.Repository}[/] does not exist");
             return 2;
+        }
+
+        if (settings.DropFolder is { } dropFolder)
+        {
+            Directory.CreateDirectory(Path.Combine(dropFolder, BatchKey.Incoming));
         }
 
         await using var app = Build(settings);
@@ -41,6 +47,11 @@ internal static class ServeCommand
 
         var url = $"http://127.0.0.1:{settings.Port}";
         AnsiConsole.MarkupLineInterpolated($"Serving [bold]{settings.Repository}[/] on [link]{url}/v2[/] (Ctrl+C stops)");
+        if (settings.DropFolder is { } folder)
+        {
+            AnsiConsole.MarkupLineInterpolated($"Batch: drop files into [bold]{Path.Combine(folder, BatchKey.Incoming)}/<model>/[/]; results appear under [bold]{Path.Combine(folder, BatchKey.Outgoing)}[/]");
+        }
+
         var example = $$"""curl {{url}}/v2/models/iris/infer -d '{"inputs":[{"name":"Features","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'""";
         AnsiConsole.MarkupLine("[grey]Try: " + Markup.Escape(example) + "[/]");
         await app.WaitForShutdownAsync(cancellationToken);
@@ -67,6 +78,18 @@ internal static class ServeCommand
             _ => new LocalFolderModelStore(settings.Repository),
             host => host.RefreshInterval = TimeSpan.FromSeconds(2),
             limits => limits.MaxRequestBytes = settings.MaxRequestBytes);
+
+        if (settings.DropFolder is { } dropFolder)
+        {
+            builder.Services.AddSingleton(TimeProvider.System);
+            builder.Services.AddSingleton(new LocalFolderBatchStore(dropFolder));
+            builder.Services.AddSingleton(provider => new BatchJobRunner(
+                provider.GetRequiredService<LocalFolderBatchStore>(),
+                provider.GetRequiredService<ModelHost>(),
+                new BatchRunnerOptions(),
+                provider.GetRequiredService<ILogger<BatchJobRunner>>()));
+            builder.Services.AddHostedService<DropFolderWatcher>();
+        }
 
         var app = builder.Build();
         app.MapOpenInference();

@@ -292,22 +292,14 @@ public static class InferRequestReader
         if (dataType == TensorDataType.Bytes)
         {
             var elements = new byte[count][];
-            var filled = 0;
-            ReadElements(ref reader, name, count, ref filled, (ref Utf8JsonReader element, int index) =>
-            {
-                elements[index] = element.TokenType == JsonTokenType.String
-                    ? element.ValueIsEscaped ? element.GetString() is { } text ? System.Text.Encoding.UTF8.GetBytes(text) : [] : element.ValueSpan.ToArray()
-                    : throw WrongElement(name, dataType, index, element.TokenType);
-            });
+            JsonTensorData.ReadStrings(ref reader, name, elements, 0, count);
             return InputTensor.CreateBytes(name, shape, elements);
         }
 
         var tensor = InputTensor.CreateNumeric(name, dataType, shape, count);
         try
         {
-            var target = tensor.Buffer;
-            var filled = 0;
-            ReadElements(ref reader, name, count, ref filled, (ref Utf8JsonReader element, int index) => WriteNumber(ref element, name, dataType, index, target));
+            JsonTensorData.ReadNumbers(ref reader, name, dataType, tensor.Buffer, 0, count);
             return tensor;
         }
         catch
@@ -316,111 +308,6 @@ public static class InferRequestReader
             throw;
         }
     }
-
-    private delegate void ElementAction(ref Utf8JsonReader reader, int index);
-
-    /// <summary>Walks flat or nested arrays in row-major order; a single value stands for a scalar.</summary>
-    private static void ReadElements(ref Utf8JsonReader reader, string name, int count, ref int filled, ElementAction onElement)
-    {
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            Take(ref reader, name, count, ref filled, onElement);
-        }
-        else
-        {
-            var depth = reader.CurrentDepth;
-            while (Next(ref reader) != JsonTokenType.EndArray || reader.CurrentDepth != depth)
-            {
-                if (reader.TokenType is not (JsonTokenType.StartArray or JsonTokenType.EndArray))
-                {
-                    Take(ref reader, name, count, ref filled, onElement);
-                }
-            }
-        }
-
-        if (filled != count)
-        {
-            throw InferenceException.BadRequest($"input '{name}' has {filled} data elements but its shape needs {count}");
-        }
-    }
-
-    private static void Take(ref Utf8JsonReader reader, string name, int count, ref int filled, ElementAction onElement)
-    {
-        if (filled == count)
-        {
-            throw InferenceException.BadRequest($"input '{name}' has more data elements than its shape's {count}");
-        }
-
-        onElement(ref reader, filled);
-        filled++;
-    }
-
-    private static void WriteNumber(ref Utf8JsonReader reader, string name, TensorDataType dataType, int index, byte[] target)
-    {
-        if (dataType == TensorDataType.Bool)
-        {
-            target[index] = reader.TokenType switch
-            {
-                JsonTokenType.True => 1,
-                JsonTokenType.False => 0,
-                _ => throw WrongElement(name, dataType, index, reader.TokenType),
-            };
-            return;
-        }
-
-        if (reader.TokenType != JsonTokenType.Number)
-        {
-            throw WrongElement(name, dataType, index, reader.TokenType);
-        }
-
-        var ok = dataType switch
-        {
-            TensorDataType.Fp32 => Put(target, index, reader.TryGetSingle(out var f) && float.IsFinite(f), f),
-            TensorDataType.Fp64 => Put(target, index, reader.TryGetDouble(out var d) && double.IsFinite(d), d),
-            TensorDataType.Fp16 => Put(target, index, reader.TryGetSingle(out var h) && float.IsFinite(h), (Half)h),
-            TensorDataType.Int8 => Put(target, index, reader.TryGetSByte(out var i8), i8),
-            TensorDataType.Int16 => Put(target, index, reader.TryGetInt16(out var i16), i16),
-            TensorDataType.Int32 => Put(target, index, reader.TryGetInt32(out var i32), i32),
-            TensorDataType.Int64 => Put(target, index, reader.TryGetInt64(out var i64), i64),
-            TensorDataType.UInt8 => Put(target, index, reader.TryGetByte(out var u8), u8),
-            TensorDataType.UInt16 => Put(target, index, reader.TryGetUInt16(out var u16), u16),
-            TensorDataType.UInt32 => Put(target, index, reader.TryGetUInt32(out var u32), u32),
-            TensorDataType.UInt64 => Put(target, index, reader.TryGetUInt64(out var u64), u64),
-            _ => false,
-        };
-
-        if (!ok)
-        {
-            throw InferenceException.BadRequest(
-                $"input '{name}' element {index} ({System.Text.Encoding.UTF8.GetString(reader.ValueSpan)}) is not a valid {dataType.ToProtocolName()} value");
-        }
-    }
-
-    private static bool Put<T>(byte[] target, int index, bool parsed, T value)
-        where T : unmanaged
-    {
-        if (parsed)
-        {
-            MemoryMarshal.Cast<byte, T>(target.AsSpan())[index] = value;
-        }
-
-        return parsed;
-    }
-
-    private static InferenceException WrongElement(string name, TensorDataType dataType, int index, JsonTokenType token) =>
-        InferenceException.BadRequest(
-            $"input '{name}' is {dataType.ToProtocolName()} but element {index} is {Describe(token)}" +
-            (dataType == TensorDataType.Bytes ? " (BYTES elements are strings)" : dataType == TensorDataType.Bool ? " (BOOL elements are true or false)" : " (expected a number)"));
-
-    private static string Describe(JsonTokenType token) => token switch
-    {
-        JsonTokenType.String => "a string",
-        JsonTokenType.Number => "a number",
-        JsonTokenType.True or JsonTokenType.False => "a boolean",
-        JsonTokenType.Null => "null",
-        JsonTokenType.StartObject => "an object",
-        _ => token.ToString(),
-    };
 
     private static InputTensor ReadBinary(string name, TensorDataType dataType, long[] shape, long count, ReadOnlySpan<byte> data)
     {

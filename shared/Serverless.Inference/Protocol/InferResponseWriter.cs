@@ -106,61 +106,62 @@ public static class InferResponseWriter
         else
         {
             json.WriteStartArray("data"u8);
-            WriteData(json, tensor);
+            WriteValues(json, tensor, 0, tensor.ElementCount);
             json.WriteEndArray();
         }
 
         json.WriteEndObject();
     }
 
-    private static void WriteData(Utf8JsonWriter json, OutputTensor tensor)
+    /// <summary>Writes elements [start, start + count) of a tensor as JSON array items.</summary>
+    internal static void WriteValues(Utf8JsonWriter json, OutputTensor tensor, int start, int count)
     {
         switch (tensor.DataType)
         {
             case TensorDataType.Bool:
-                foreach (var value in tensor.Bytes)
+                foreach (var value in tensor.Bytes.Slice(start, count))
                 {
                     json.WriteBooleanValue(value != 0);
                 }
 
                 break;
             case TensorDataType.Fp32:
-                foreach (var value in tensor.AsSpan<float>())
+                foreach (var value in tensor.AsSpan<float>().Slice(start, count))
                 {
                     WriteFloating(json, value);
                 }
 
                 break;
             case TensorDataType.Fp64:
-                foreach (var value in tensor.AsSpan<double>())
+                foreach (var value in tensor.AsSpan<double>().Slice(start, count))
                 {
                     WriteFloating(json, value);
                 }
 
                 break;
             case TensorDataType.Fp16:
-                foreach (var value in tensor.AsSpan<Half>())
+                foreach (var value in tensor.AsSpan<Half>().Slice(start, count))
                 {
                     WriteFloating(json, (float)value);
                 }
 
                 break;
-            case TensorDataType.Int8: WriteIntegers<sbyte>(json, tensor); break;
-            case TensorDataType.Int16: WriteIntegers<short>(json, tensor); break;
-            case TensorDataType.Int32: WriteIntegers<int>(json, tensor); break;
-            case TensorDataType.Int64: WriteIntegers<long>(json, tensor); break;
-            case TensorDataType.UInt8: WriteIntegers<byte>(json, tensor); break;
-            case TensorDataType.UInt16: WriteIntegers<ushort>(json, tensor); break;
-            case TensorDataType.UInt32: WriteIntegers<uint>(json, tensor); break;
+            case TensorDataType.Int8: WriteIntegers<sbyte>(json, tensor, start, count); break;
+            case TensorDataType.Int16: WriteIntegers<short>(json, tensor, start, count); break;
+            case TensorDataType.Int32: WriteIntegers<int>(json, tensor, start, count); break;
+            case TensorDataType.Int64: WriteIntegers<long>(json, tensor, start, count); break;
+            case TensorDataType.UInt8: WriteIntegers<byte>(json, tensor, start, count); break;
+            case TensorDataType.UInt16: WriteIntegers<ushort>(json, tensor, start, count); break;
+            case TensorDataType.UInt32: WriteIntegers<uint>(json, tensor, start, count); break;
             case TensorDataType.UInt64:
-                foreach (var value in tensor.AsSpan<ulong>())
+                foreach (var value in tensor.AsSpan<ulong>().Slice(start, count))
                 {
                     json.WriteNumberValue(value);
                 }
 
                 break;
             case TensorDataType.Bytes:
-                for (var i = 0; i < tensor.ElementCount; i++)
+                for (var i = start; i < start + count; i++)
                 {
                     var bytes = tensor.GetBytes(i);
                     if (System.Text.Unicode.Utf8.IsValid(bytes))
@@ -178,10 +179,10 @@ public static class InferResponseWriter
         }
     }
 
-    private static void WriteIntegers<T>(Utf8JsonWriter json, OutputTensor tensor)
+    private static void WriteIntegers<T>(Utf8JsonWriter json, OutputTensor tensor, int start, int count)
         where T : unmanaged, IConvertible
     {
-        foreach (var value in tensor.AsSpan<T>())
+        foreach (var value in tensor.AsSpan<T>().Slice(start, count))
         {
             json.WriteNumberValue(value.ToInt64(null));
         }

@@ -97,7 +97,8 @@ public sealed record ModelManifest
 }
 
 /// <param name="Shape">A more precise shape than the model declares: same rank, -1 for a dynamic dimension.</param>
-public sealed record TensorOverride(string Name, IReadOnlyList<long>? Shape = null);
+/// <param name="Columns">For batch CSV files: the columns that fill this input's row, in order.</param>
+public sealed record TensorOverride(string Name, IReadOnlyList<long>? Shape = null, IReadOnlyList<string>? Columns = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

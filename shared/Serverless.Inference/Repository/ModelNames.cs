@@ -14,9 +14,17 @@ public static class ModelNames
 
     public static bool IsValid([NotNullWhen(true)] string? name) => name is not null && IsValid(name.AsSpan());
 
-    public static bool IsValid(ReadOnlySpan<char> name)
+    /// <summary>The longest batch file name; results add a run id and a suffix to it, so it may exceed a model name.</summary>
+    public const int MaxFileNameLength = 200;
+
+    public static bool IsValid(ReadOnlySpan<char> name) => IsValid(name, MaxLength);
+
+    /// <summary>The same characters as a model name, for file names in batch storage, up to <see cref="MaxFileNameLength"/>.</summary>
+    public static bool IsValidFileName(ReadOnlySpan<char> name) => IsValid(name, MaxFileNameLength);
+
+    private static bool IsValid(ReadOnlySpan<char> name, int maxLength)
     {
-        if (name.IsEmpty || name.Length > MaxLength || !char.IsAsciiLetterOrDigit(name[0]) || name.Contains("..", StringComparison.Ordinal))
+        if (name.IsEmpty || name.Length > maxLength || !char.IsAsciiLetterOrDigit(name[0]) || name.Contains("..", StringComparison.Ordinal))
         {
             return false;
         }

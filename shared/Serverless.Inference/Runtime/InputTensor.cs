@@ -9,9 +9,10 @@ namespace Serverless.Inference.Runtime;
 /// </summary>
 public sealed class InputTensor : IDisposable
 {
+    private readonly bool _ownsBuffer;
     private byte[]? _buffer;
 
-    private InputTensor(string name, TensorDataType dataType, long[] shape, int elementCount, byte[]? buffer, byte[][]? strings)
+    private InputTensor(string name, TensorDataType dataType, long[] shape, int elementCount, byte[]? buffer, byte[][]? strings, bool ownsBuffer = true)
     {
         Name = name;
         DataType = dataType;
@@ -19,6 +20,7 @@ public sealed class InputTensor : IDisposable
         ElementCount = elementCount;
         _buffer = buffer;
         Strings = strings;
+        _ownsBuffer = ownsBuffer;
     }
 
     public string Name { get; }
@@ -29,7 +31,7 @@ public sealed class InputTensor : IDisposable
 
     public int ElementCount { get; }
 
-    /// <summary>The elements of a BYTES tensor; null for numeric tensors.</summary>
+    /// <summary>The elements of a BYTES tensor (the first <see cref="ElementCount"/>); null for numeric tensors.</summary>
     public byte[][]? Strings { get; }
 
     public int ByteLength => ElementCount * DataType.ElementSize();
@@ -55,6 +57,10 @@ public sealed class InputTensor : IDisposable
     public static InputTensor CreateBytes(string name, long[] shape, byte[][] elements) =>
         new(name, TensorDataType.Bytes, shape, elements.Length, null, elements);
 
+    /// <summary>A tensor over the first elements of a buffer someone else owns and keeps alive, such as a batch under construction.</summary>
+    internal static InputTensor View(string name, TensorDataType dataType, long[] shape, int elementCount, byte[]? buffer, byte[][]? strings) =>
+        new(name, dataType, shape, elementCount, buffer, strings, ownsBuffer: false);
+
     public static InputTensor FromArray<T>(string name, TensorDataType dataType, long[] shape, ReadOnlySpan<T> values)
         where T : unmanaged
     {
@@ -68,7 +74,7 @@ public sealed class InputTensor : IDisposable
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+        if (Interlocked.Exchange(ref _buffer, null) is { } buffer && _ownsBuffer)
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }

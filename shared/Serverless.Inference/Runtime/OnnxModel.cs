@@ -12,6 +12,7 @@ public sealed class OnnxModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly int _maxBatchSize;
+    private volatile bool _disposed;
 
     internal OnnxModel(InferenceSession session, ModelSignature signature, int maxBatchSize)
     {
@@ -33,6 +34,8 @@ public sealed class OnnxModel : IDisposable
     public ModelOutputs Run(IReadOnlyList<InputTensor> inputs, IReadOnlyList<string>? outputNames, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        // A disposed session's native handle and name buffers are freed; running it would read freed memory.
+        ObjectDisposedException.ThrowIf(_disposed, this);
         Validate(inputs);
         var outputs = outputNames is null || outputNames.Count == 0
             ? Signature.Outputs
@@ -82,7 +85,11 @@ public sealed class OnnxModel : IDisposable
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _session.Dispose();
+    }
 
     private void Validate(IReadOnlyList<InputTensor> inputs)
     {
@@ -143,7 +150,7 @@ public sealed class OnnxModel : IDisposable
             pin = default;
             var strings = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, input.Shape);
             var elements = input.Strings!;
-            for (var i = 0; i < elements.Length; i++)
+            for (var i = 0; i < input.ElementCount; i++)
             {
                 strings.StringTensorSetElementAt(elements[i], i);
             }

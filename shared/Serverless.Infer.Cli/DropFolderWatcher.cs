@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serverless.Inference.Batch;
+
+namespace Serverless.Infer.Cli;
+
+/// <summary>
+/// The local counterpart of a Blob or S3 trigger: polls incoming/ of a drop folder and hands each file,
+/// once it has stopped changing, to the same batch runner the cloud adapters use. Polling rather than
+/// file-system events: events are lost on some file systems and arrive mid-write on all of them.
+/// </summary>
+internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRunner runner, TimeProvider time, ILogger<DropFolderWatcher> logger)
+    : BackgroundService
+{
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    // A file counts as written once its size and time have not changed for a whole poll.
+    private readonly Dictionary<string, (long Length, DateTime Written)> _seen = [];
+    private readonly Dictionary<string, (long Length, DateTime Written)> _done = [];
+    private readonly Dictionary<string, DateTimeOffset> _retryAt = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        logger.LogInformation("Watching {Folder} for batch files", Path.Combine(store.Root, BatchKey.Incoming));
+        using var timer = new PeriodicTimer(PollInterval, time);
+        do
+        {
+            await ScanOnceAsync(stoppingToken).ConfigureAwait(false);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    /// <summary>One pass over incoming/; returns the outcomes of the files it processed.</summary>
+    internal async Task<IReadOnlyList<BatchOutcome>> ScanOnceAsync(CancellationToken cancellationToken)
+    {
+        var outcomes = new List<BatchOutcome>();
+        foreach (var key in store.ListIncoming())
+        {
+            var info = new FileInfo(Path.Combine(store.Root, key));
+            if (!info.Exists)
+            {
+                continue;
+            }
+
+            var state = (info.Length, info.LastWriteTimeUtc);
+            var settled = _seen.TryGetValue(key, out var before) && before == state;
+            _seen[key] = state;
+            if (!settled || (_done.TryGetValue(key, out var done) && done == state)
+                || (_retryAt.TryGetValue(key, out var at) && time.GetUtcNow() < at))
+            {
+                continue;
+            }
+
+            var outcome = await runner.ProcessAsync(key, cancellationToken).ConfigureAwait(false);
+            outcomes.Add(outcome);
+            if (outcome.Kind == BatchOutcomeKind.WillRetry)
+            {
+                _retryAt[key] = time.GetUtcNow() + TimeSpan.FromSeconds(5);
+            }
+            else
+            {
+                _done[key] = state;
+                _retryAt.Remove(key);
+            }
+        }
+
+        return outcomes;
+    }
+}

@@ -1,0 +1,33 @@
+namespace Serverless.Inference.Batch;
+
+public enum BatchFormat
+{
+    /// <summary>One JSON value per line: an OIP inference request, or a plain record (object or array).</summary>
+    Jsonl,
+
+    /// <summary>RFC 4180 CSV with a header; columns are mapped onto the model's inputs by name.</summary>
+    Csv,
+}
+
+public static class BatchFormats
+{
+    /// <summary>The format a file name implies: .jsonl/.ndjson/.json → JSONL, .csv → CSV, anything else → null.</summary>
+    public static BatchFormat? FromFileName(string fileName) =>
+        Path.GetExtension(fileName).ToUpperInvariant() switch
+        {
+            ".JSONL" or ".NDJSON" or ".JSON" => BatchFormat.Jsonl,
+            ".CSV" => BatchFormat.Csv,
+            _ => null,
+        };
+
+    public static string Extension(this BatchFormat format) => format == BatchFormat.Csv ? "csv" : "jsonl";
+}
+
+public sealed class BatchOptions
+{
+    /// <summary>A longer record becomes a row error and is skipped without being held in memory.</summary>
+    public int MaxRecordBytes { get; set; } = 1 << 20;
+
+    /// <summary>Rows per run; null takes the model's max_batch_size (1 for a model that does not batch).</summary>
+    public int? MicroBatchSize { get; set; }
+}

@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Serverless.Inference.Hosting;
+using Serverless.Inference.Protocol;
+using Serverless.Inference.Runtime;
+using Serverless.Inference.Telemetry;
+
+namespace Serverless.Inference.Batch;
+
+/// <summary>What is being scored: the input's name and identity (content hash, ETag or version) and its format.</summary>
+public sealed record BatchJob(string Input, string InputIdentity, BatchFormat Format);
+
+/// <summary>
+/// Streams a file through a model, storage-agnostic: records in, one result per record out, in input
+/// order. Rows are parsed into micro-batches up to the model's batch size; a bad row gets its error in
+/// its place and the rest go on. Memory is bounded by the micro-batch and the record size limit, never by
+/// the file. Output is written as it is produced: publishing it (or not, on failure) is the caller's job.
+/// </summary>
+public sealed class BatchScorer
+{
+    private const int MaxMicroBatch = 4096;
+
+    private readonly ModelLease _model;
+    private readonly BatchOptions _options;
+    private readonly RequestLimits _requestLimits;
+
+    public BatchScorer(ModelLease model, BatchOptions? options = null)
+    {
+        _model = model;
+        _options = options ?? new BatchOptions();
+        _requestLimits = new RequestLimits { MaxRequestBytes = _options.MaxRecordBytes };
+        var manifest = model.Manifest;
+        var requested = _options.MicroBatchSize ?? (manifest.MaxBatchSize > 0 ? manifest.MaxBatchSize : 1);
+        var fixedBatch = model.Model.Signature.Inputs.Any(i => i.Shape.Count > 0 && i.Shape[0] >= 0);
+        MicroBatchSize = fixedBatch ? 1 : Math.Clamp(requested, 1, MaxMicroBatch);
+    }
+
+    public int MicroBatchSize { get; }
+
+    public async Task<BatchSummary> ScoreAsync(Stream input, Stream output, BatchJob job, IProgress<BatchProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        using var activity = InferenceTelemetry.Source.StartActivity("batch.score");
+        activity?.SetTag("model.name", _model.Name);
+        activity?.SetTag("batch.input", job.Input);
+
+        var (columns, columnProblem) = MapColumns();
+        var run = new Run(this, columns, columnProblem, job.Format, output);
+        try
+        {
+            await using var records = new RecordReader(input, _options.MaxRecordBytes, quotedNewlines: job.Format == BatchFormat.Csv);
+            if (!await run.ReadHeaderAsync(records, cancellationToken).ConfigureAwait(false))
+            {
+                return Summary(job, run, started, clock.Elapsed);
+            }
+
+            while (await records.ReadAsync(cancellationToken).ConfigureAwait(false) is { } record)
+            {
+                run.Add(record);
+                if (run.ShouldFlush)
+                {
+                    await run.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    progress?.Report(new BatchProgress(run.RowsIn, run.RowsFailed, records.BytesRead));
+                }
+            }
+
+            await run.FlushAsync(cancellationToken).ConfigureAwait(false);
+            progress?.Report(new BatchProgress(run.RowsIn, run.RowsFailed, records.BytesRead));
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            run.Dispose();
+            InferenceTelemetry.BatchRows.Add(run.RowsOk, new KeyValuePair<string, object?>("model.name", _model.Name), new("outcome", "ok"));
+            InferenceTelemetry.BatchRows.Add(run.RowsFailed, new KeyValuePair<string, object?>("model.name", _model.Name), new("outcome", "failed"));
+        }
+
+        return Summary(job, run, started, clock.Elapsed);
+    }
+
+    private BatchSummary Summary(BatchJob job, Run run, DateTimeOffset started, TimeSpan duration) => new()
+    {
+        Model = _model.Name,
+        ModelVersion = _model.Version,
+        ModelIdentity = _model.Identity,
+        Input = job.Input,
+        InputIdentity = job.InputIdentity,
+        Format = job.Format,
+        RowsIn = run.RowsIn,
+        RowsOk = run.RowsOk,
+        RowsFailed = run.RowsFailed,
+        MicroBatchSize = MicroBatchSize,
+        StartedAt = started,
+        Duration = duration,
+        ModelTime = run.ModelTime,
+    };
+
+    private (IReadOnlyList<BatchColumn>? Columns, string? Problem) MapColumns()
+    {
+        try
+        {
+            return ([.. _model.Model.Signature.Inputs.Select(input => BatchColumn.For(
+                input,
+                _model.Manifest.Inputs.FirstOrDefault(o => o.Name == input.Name)?.Columns))], null);
+        }
+        catch (InferenceException e)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    /// <summary>The state of one file being scored.</summary>
+    private sealed class Run : IDisposable
+    {
+        private readonly BatchScorer _scorer;
+        private readonly RowFormat? _format;
+        private readonly MicroBatch? _batch;
+        private readonly Stream _output;
+        private readonly PooledBufferWriter _written = new(1 << 16);
+        private readonly PooledBufferWriter _records = new(1 << 16);
+        private readonly List<Pending> _pending = [];
+
+        public Run(BatchScorer scorer, IReadOnlyList<BatchColumn>? columns, string? columnProblem, BatchFormat format, Stream output)
+        {
+            _scorer = scorer;
+            _output = output;
+            var outputs = scorer._model.Model.Signature.Outputs;
+            if (columns is not null)
+            {
+                _batch = new MicroBatch(columns, scorer.MicroBatchSize);
+            }
+
+            _format = format switch
+            {
+                BatchFormat.Csv when columns is null => throw InferenceException.BadRequest($"this model cannot read CSV rows: {columnProblem}"),
+                BatchFormat.Csv => new CsvRowFormat(columns, outputs),
+                _ => new JsonlRowFormat(columns ?? [], outputs, columnProblem),
+            };
+        }
+
+        public long RowsIn { get; private set; }
+
+        public long RowsOk { get; private set; }
+
+        public long RowsFailed { get; private set; }
+
+        public TimeSpan ModelTime { get; private set; }
+
+        // Error rows wait in line too, so a file full of errors still flushes in bounded memory.
+        public bool ShouldFlush => (_batch?.IsFull ?? false) || _pending.Count >= 4 * _scorer.MicroBatchSize + 64;
+
+        private RowFormat Format => _format!;
+
+        /// <returns>False when the file is empty (a CSV without even a header).</returns>
+        public async Task<bool> ReadHeaderAsync(RecordReader records, CancellationToken cancellationToken)
+        {
+            if (!Format.HasHeader)
+            {
+                return true;
+            }
+
+            var header = await records.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (header is not { } record)
+            {
+                return false;
+            }
+
+            if (record.Error is not null)
+            {
+                throw InferenceException.BadRequest($"the CSV header: {record.Error}");
+            }
+
+            Format.ReadHeader(record.Bytes.Span, _written);
+            return true;
+        }
+
+        public void Add(InputRecord record)
+        {
+            RowsIn++;
+            var offset = _records.WrittenCount;
+            _records.Write(record.Bytes.Span);
+            var pending = new Pending(record.Line, offset, record.Bytes.Length, RowKind.Row, -1, record.Error);
+            if (record.Error is null)
+            {
+                try
+                {
+                    var kind = Format.Parse(record.Bytes.Span, record.Line, _batch);
+                    pending = pending with { Kind = kind, Slot = kind == RowKind.Row ? _batch!.Count - 1 : -1 };
+                }
+                catch (InferenceException e)
+                {
+                    pending = pending with { Error = e.Message };
+                }
+                catch (JsonException e)
+                {
+                    pending = pending with { Error = $"not valid JSON: {e.Message}" };
+                }
+            }
+
+            _pending.Add(pending);
+        }
+
+        public async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            ModelOutputs? outputs = null;
+            try
+            {
+                if (_batch is { Count: > 0 })
+                {
+                    outputs = RunRows(0, _batch.Count, cancellationToken, out _);
+                }
+
+                foreach (var row in _pending)
+                {
+                    WriteRow(row, outputs, cancellationToken);
+                }
+            }
+            finally
+            {
+                outputs?.Dispose();
+                _batch?.Clear();
+                _pending.Clear();
+                _records.Clear();
+            }
+
+            await _output.WriteAsync(_written.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            _written.Clear();
+        }
+
+        public void Dispose()
+        {
+            _format?.Dispose();
+            _written.Dispose();
+            _records.Dispose();
+        }
+
+        private void WriteRow(Pending row, ModelOutputs? outputs, CancellationToken cancellationToken)
+        {
+            var record = _records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength);
+            string? error = row.Error;
+            if (error is null && row.Kind == RowKind.Request)
+            {
+                error = RunRequest(row.Line, record, cancellationToken);
+            }
+            else if (error is null && outputs is not null)
+            {
+                Format.WriteRow(_written, row.Line, record, outputs, row.Slot, _batch!.Count);
+            }
+            else if (error is null)
+            {
+                // The micro-batch as a whole was refused: run this row alone to learn whether it is the one at fault.
+                using var single = RunRows(row.Slot, 1, cancellationToken, out error);
+                if (single is not null)
+                {
+                    Format.WriteRow(_written, row.Line, record, single, 0, 1);
+                }
+            }
+
+            if (error is null)
+            {
+                RowsOk++;
+            }
+            else
+            {
+                RowsFailed++;
+                Format.WriteError(_written, row.Line, record, error);
+            }
+        }
+
+        private ModelOutputs? RunRows(int first, int count, CancellationToken cancellationToken, out string? error)
+        {
+            var inputs = _batch!.Tensors(first, count);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                error = null;
+                return _scorer._model.Model.Run(inputs, null, cancellationToken);
+            }
+            catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+            {
+                error = e.Message;
+                return null;
+            }
+            finally
+            {
+                ModelTime += clock.Elapsed;
+                if (first != 0)
+                {
+                    inputs.ForEach(input => input.Dispose());
+                }
+            }
+        }
+
+        private string? RunRequest(long line, ReadOnlySpan<byte> record, CancellationToken cancellationToken)
+        {
+            try
+            {
+                using var request = InferRequestReader.Read(record, [], _scorer._requestLimits);
+                if (request.BinaryOutputs || request.Outputs.Any(o => o.Binary == true))
+                {
+                    return "binary outputs cannot be written into a JSON lines file";
+                }
+
+                var clock = Stopwatch.StartNew();
+                using var outputs = _scorer._model.Model.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
+                ModelTime += clock.Elapsed;
+                Format.WriteResponse(_written, line, _scorer._model.Name, _scorer._model.Version, request, outputs);
+                return null;
+            }
+            catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+            {
+                return e.Message;
+            }
+        }
+
+        private readonly record struct Pending(long Line, int RecordOffset, int RecordLength, RowKind Kind, int Slot, string? Error);
+    }
+}
