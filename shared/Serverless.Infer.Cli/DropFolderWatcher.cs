@@ -34,7 +34,9 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
     internal async Task<IReadOnlyList<BatchOutcome>> ScanOnceAsync(CancellationToken cancellationToken)
     {
         var outcomes = new List<BatchOutcome>();
-        foreach (var key in store.ListIncoming())
+        var keys = store.ListIncoming();
+        Forget(keys);
+        foreach (var key in keys)
         {
             var info = new FileInfo(Path.Combine(store.Root, key));
             if (!info.Exists)
@@ -65,5 +67,23 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
         }
 
         return outcomes;
+    }
+
+    /// <summary>Drops what is remembered about files that are gone, so a long-running watch stays small.</summary>
+    private void Forget(IReadOnlyList<string> present)
+    {
+        var keep = present.ToHashSet(StringComparer.Ordinal);
+        foreach (var table in new IDictionary<string, (long, DateTime)>[] { _seen, _done })
+        {
+            foreach (var gone in table.Keys.Where(key => !keep.Contains(key)).ToList())
+            {
+                table.Remove(gone);
+            }
+        }
+
+        foreach (var gone in _retryAt.Keys.Where(key => !keep.Contains(key)).ToList())
+        {
+            _retryAt.Remove(gone);
+        }
     }
 }

@@ -37,7 +37,7 @@ internal static class ScoreCommand
             Show(summary with { Output = output });
             return summary.RowsFailed == 0 ? 0 : 3;
         }
-        catch (InferenceException e)
+        catch (Exception e) when (e is InferenceException or IOException or UnauthorizedAccessException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;

@@ -71,7 +71,9 @@ internal static class ServeCommand
         {
             // Local servers bind loopback only; exposing one is a deliberate act, not a default.
             kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port);
-            kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBytes + 1L;
+            // The handler enforces MaxRequestBytes itself, with a 413 it explains. Kestrel's own limit would cut in
+            // first on chunked bodies, whose chunk framing it counts too, and fail the read with a bare 500.
+            kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
         });
         builder.Services.AddInference(

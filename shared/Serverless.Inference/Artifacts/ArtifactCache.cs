@@ -37,17 +37,7 @@ public sealed class ArtifactCache
         }
 
         var download = _downloads.GetOrAdd(target, key => new Lazy<Task<string>>(() => DownloadAsync(store, file, key)));
-        try
-        {
-            return await download.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (download.Value.IsCompleted)
-            {
-                _downloads.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(target, download));
-            }
-        }
+        return await download.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A path in the cache for files the process derives itself, such as optimized graphs.</summary>
@@ -58,7 +48,20 @@ public sealed class ArtifactCache
         return Path.Combine(folder, Hash(identity) + "-" + ModelNames.Require(fileName, "file name"));
     }
 
-    private static async Task<string> DownloadAsync(IModelStore store, StoredFile file, string target)
+    private async Task<string> DownloadAsync(IModelStore store, StoredFile file, string target)
+    {
+        try
+        {
+            return await DownloadOnceAsync(store, file, target).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Finished either way: the next caller finds the file, or tries again after a failure.
+            _downloads.TryRemove(target, out _);
+        }
+    }
+
+    private static async Task<string> DownloadOnceAsync(IModelStore store, StoredFile file, string target)
     {
         // The download is shared by every caller, so no single caller's cancellation may abort it.
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);

@@ -19,7 +19,7 @@ public enum BatchOutcomeKind
     /// <summary>The file failed as a whole and will be tried again; the platform should redeliver it.</summary>
     WillRetry,
 
-    /// <summary>The file failed as a whole too often (or can never succeed) and was set aside under failed/.</summary>
+    /// <summary>The file failed as a whole too often and was set aside under failed/, or its key breaks the name rule.</summary>
     Failed,
 }
 
@@ -135,10 +135,12 @@ public sealed class BatchJobRunner
             return new BatchOutcome(BatchOutcomeKind.WillRetry, input.Key, Error: error);
         }
 
+        var failedKey = await _store.MoveAsync(input.Key, key.FailedKey, cancellationToken).ConfigureAwait(false);
         using var document = new MemoryStream(ErrorDocument(input, error, attempts));
-        await _store.CreateAsync(key.ErrorKey, document, cancellationToken).ConfigureAwait(false);
-        await _store.MoveAsync(input.Key, key.FailedKey, cancellationToken).ConfigureAwait(false);
-        _logger.LogError("Batch input {Key} failed {Attempts} times and was moved to {FailedKey}: {Error}", input.Key, attempts, key.FailedKey, error);
+        await _store.CreateAsync(failedKey + ".error.json", document, cancellationToken).ConfigureAwait(false);
+        // The same content dropped again later (say, after the model is fixed) starts with a clean count.
+        await _store.WriteAsync(attemptsKey, "0"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        _logger.LogError("Batch input {Key} failed {Attempts} times and was moved to {FailedKey}: {Error}", input.Key, attempts, failedKey, error);
         return new BatchOutcome(BatchOutcomeKind.Failed, input.Key, Error: error);
     }
 

@@ -46,8 +46,6 @@ public sealed record BatchKey(string Model, string? Version, string FileName)
 
     public string FailedKey => Under(Failed, FileName);
 
-    public string ErrorKey => Under(Failed, $"{FileName}.error.json");
-
     public string AttemptsKey(string inputIdentity) => Under(Failed, $"{FileName}.{Short(inputIdentity)}.attempts");
 
     internal static string Short(string text) =>

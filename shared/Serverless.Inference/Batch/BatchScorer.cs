@@ -32,7 +32,9 @@ public sealed class BatchScorer
         var manifest = model.Manifest;
         var requested = _options.MicroBatchSize ?? (manifest.MaxBatchSize > 0 ? manifest.MaxBatchSize : 1);
         var fixedBatch = model.Model.Signature.Inputs.Any(i => i.Shape.Count > 0 && i.Shape[0] >= 0);
-        MicroBatchSize = fixedBatch ? 1 : Math.Clamp(requested, 1, MaxMicroBatch);
+        // Never above the model's own limit: the model refuses a larger batch, and every row would be re-run alone.
+        var limit = manifest.MaxBatchSize > 0 ? Math.Min(manifest.MaxBatchSize, MaxMicroBatch) : MaxMicroBatch;
+        MicroBatchSize = fixedBatch ? 1 : Math.Clamp(requested, 1, limit);
     }
 
     public int MicroBatchSize { get; }
@@ -178,7 +180,6 @@ public sealed class BatchScorer
 
         public void Add(InputRecord record)
         {
-            RowsIn++;
             var offset = _records.WrittenCount;
             _records.Write(record.Bytes.Span);
             var pending = new Pending(record.Line, offset, record.Bytes.Length, RowKind.Row, -1, record.Error);
@@ -187,6 +188,11 @@ public sealed class BatchScorer
                 try
                 {
                     var kind = Format.Parse(record.Bytes.Span, record.Line, _batch);
+                    if (kind == RowKind.Blank)
+                    {
+                        return;
+                    }
+
                     pending = pending with { Kind = kind, Slot = kind == RowKind.Row ? _batch!.Count - 1 : -1 };
                 }
                 catch (InferenceException e)
@@ -199,6 +205,7 @@ public sealed class BatchScorer
                 }
             }
 
+            RowsIn++;
             _pending.Add(pending);
         }
 

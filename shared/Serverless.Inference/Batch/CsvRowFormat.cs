@@ -55,6 +55,11 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
             throw InferenceException.BadRequest("the row is not valid UTF-8");
         }
 
+        if (record.IsEmpty)
+        {
+            return RowKind.Blank;
+        }
+
         ArgumentNullException.ThrowIfNull(batch);
         Split(record);
         if (_fields.Count != _headerFields)
@@ -102,13 +107,13 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
 
     public override void WriteError(PooledBufferWriter output, long line, ReadOnlySpan<byte> record, string error)
     {
-        // The record is kept as it came (when it is text), padded to the header's width.
+        // The record is kept as it came (when it is text), padded or cut to the header's width so the error stays in its column.
         var written = 1;
         if (Utf8.IsValid(record))
         {
-            output.Write(record);
             Split(record);
-            written = _fields.Count;
+            written = Math.Min(_fields.Count, _headerFields);
+            output.Write(_fields.Count > _headerFields ? record[..(_fields[_headerFields].Start - 1)] : record);
         }
 
         for (var i = written; i < _headerFields; i++)
@@ -168,27 +173,42 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
                 $"the CSV header has no column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} for input '{name}' (header: {string.Join(", ", header)})");
     }
 
-    /// <summary>RFC 4180 field boundaries: commas outside double quotes end a field.</summary>
+    /// <summary>RFC 4180 field boundaries: commas outside quotes end a field; a quote opens quoting only at a field's start.</summary>
     private void Split(ReadOnlySpan<byte> record)
     {
         _fields.Clear();
         var start = 0;
         var quoted = false;
         var inQuotes = false;
-        for (var i = 0; i <= record.Length; i++)
+        var justClosed = false;
+        for (var i = 0; i < record.Length; i++)
         {
-            if (i == record.Length || (record[i] == (byte)',' && !inQuotes))
+            var c = record[i];
+            if (inQuotes)
+            {
+                inQuotes = c != (byte)'"';
+                justClosed = !inQuotes;
+                continue;
+            }
+
+            if (c == (byte)'"' && (i == start || justClosed))
+            {
+                quoted |= i == start;
+                inQuotes = true;
+                continue;
+            }
+
+            if (c == (byte)',')
             {
                 _fields.Add((start, i - start, quoted));
                 start = i + 1;
                 quoted = false;
             }
-            else if (record[i] == (byte)'"')
-            {
-                quoted |= i == start;
-                inQuotes = !inQuotes;
-            }
+
+            justClosed = false;
         }
+
+        _fields.Add((start, record.Length - start, quoted));
     }
 
     private ReadOnlySpan<byte> Field(ReadOnlySpan<byte> record, int index, out int fieldIndex)

@@ -19,8 +19,11 @@ public interface IBatchStore
     /// <summary>Creates or replaces a small object, such as an attempt counter.</summary>
     Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
-    /// <summary>Copies the object to a new key (create-only) and then removes the original.</summary>
-    Task MoveAsync(string from, string to, CancellationToken cancellationToken);
+    /// <summary>
+    /// Copies the object to a new key (create-only; a taken key gets a unique suffix) and then removes the original.
+    /// </summary>
+    /// <returns>The key the object now has.</returns>
+    Task<string> MoveAsync(string from, string to, CancellationToken cancellationToken);
 }
 
 public sealed record BatchObject(string Key, string Identity, long Length);

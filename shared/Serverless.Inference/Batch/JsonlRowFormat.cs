@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Serverless.Inference.Protocol;
 using Serverless.Inference.Runtime;
 
@@ -29,6 +30,12 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
         if (record.Trim(" \t"u8).IsEmpty)
         {
             throw InferenceException.BadRequest("empty line");
+        }
+
+        // JSON is UTF-8 text; the reader does not check string contents, so bad bytes would reach the model.
+        if (!Utf8.IsValid(record))
+        {
+            throw InferenceException.BadRequest("the line is not valid UTF-8");
         }
 
         var reader = new Utf8JsonReader(record, ReaderOptions);

@@ -6,8 +6,8 @@ namespace Serverless.Inference.Batch;
 
 /// <summary>
 /// A drop folder with the batch layout (incoming/, outgoing/, failed/). Identity is the content's
-/// SHA-256. Create-only publication writes a temporary file and hard-links it into place, which fails
-/// if the name exists: two racing runs cannot both publish.
+/// SHA-256. Create-only publication writes a temporary file and links it into place in one atomic step
+/// (<see cref="CreateOnlyFile"/>), so two racing runs cannot both publish.
 /// </summary>
 public sealed class LocalFolderBatchStore : IBatchStore
 {
@@ -60,18 +60,14 @@ public sealed class LocalFolderBatchStore : IBatchStore
             {
                 await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
             }
-
-            File.Move(temporary, target, overwrite: false);
-            return true;
         }
-        catch (IOException) when (File.Exists(target))
-        {
-            return false;
-        }
-        finally
+        catch
         {
             File.Delete(temporary);
+            throw;
         }
+
+        return CreateOnlyFile.TryPublish(temporary, target);
     }
 
     public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
@@ -83,19 +79,21 @@ public sealed class LocalFolderBatchStore : IBatchStore
         File.Move(temporary, target, overwrite: true);
     }
 
-    public async Task MoveAsync(string from, string to, CancellationToken cancellationToken)
+    public async Task<string> MoveAsync(string from, string to, CancellationToken cancellationToken)
     {
+        var destination = to;
         await using (var source = OpenShared(PathOf(from)))
         {
             if (!await CreateAsync(to, source, cancellationToken).ConfigureAwait(false))
             {
-                var alternative = $"{to}.{Guid.NewGuid():N}";
+                destination = $"{to}.{Guid.NewGuid():N}";
                 source.Position = 0;
-                await CreateAsync(alternative, source, cancellationToken).ConfigureAwait(false);
+                await CreateAsync(destination, source, cancellationToken).ConfigureAwait(false);
             }
         }
 
         File.Delete(PathOf(from));
+        return destination;
     }
 
     /// <summary>Every file under incoming/, as keys, oldest first.</summary>

@@ -18,6 +18,7 @@ internal sealed class RecordReader : IAsyncDisposable
     private readonly bool _quotedNewlines;
     private byte[] _record = new byte[4096];
     private long _nextLine = 1;
+    private bool _atStart = true;
 
     /// <param name="quotedNewlines">CSV: a newline inside double quotes belongs to the field, not the record's end.</param>
     public RecordReader(Stream stream, int maxRecordBytes, bool quotedNewlines)
@@ -34,13 +35,31 @@ internal sealed class RecordReader : IAsyncDisposable
         var discarding = false;
         var firstLine = _nextLine;
         var newlinesInRecord = 0L;
-        var inQuotes = false;
+        var quotes = new CsvQuotes();
         long scanned = 0;
         while (true)
         {
             var result = await _pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
-            var end = FindRecordEnd(buffer, scanned, ref inQuotes, ref newlinesInRecord);
+            if (_atStart)
+            {
+                // A UTF-8 byte order mark (Excel and some editors write one) is not part of the first record.
+                if (buffer.Length < 3 && !result.IsCompleted)
+                {
+                    _pipe.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                _atStart = false;
+                if (StartsWithByteOrderMark(buffer))
+                {
+                    _pipe.AdvanceTo(buffer.GetPosition(3));
+                    BytesRead += 3;
+                    continue;
+                }
+            }
+
+            var end = FindRecordEnd(buffer, scanned, ref quotes, ref newlinesInRecord);
             if (end is { } position)
             {
                 var record = buffer.Slice(0, position);
@@ -91,9 +110,21 @@ internal sealed class RecordReader : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _pipe.CompleteAsync();
 
+    private static bool StartsWithByteOrderMark(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length < 3)
+        {
+            return false;
+        }
+
+        Span<byte> start = stackalloc byte[3];
+        buffer.Slice(0, 3).CopyTo(start);
+        return start.SequenceEqual("\uFEFF"u8);
+    }
+
     private InputRecord TooLong(long line) => new(line, ReadOnlyMemory<byte>.Empty, $"record is longer than {_maxRecordBytes} bytes");
 
-    private SequencePosition? FindRecordEnd(ReadOnlySequence<byte> buffer, long from, ref bool inQuotes, ref long newlines)
+    private SequencePosition? FindRecordEnd(ReadOnlySequence<byte> buffer, long from, ref CsvQuotes quotes, ref long newlines)
     {
         var unscanned = buffer.Slice(from);
         if (!_quotedNewlines)
@@ -107,18 +138,9 @@ internal sealed class RecordReader : IAsyncDisposable
             var span = segment.Span;
             for (var i = 0; i < span.Length; i++)
             {
-                if (span[i] == (byte)'"')
+                if (quotes.EndsRecord(span[i], ref newlines))
                 {
-                    inQuotes = !inQuotes;
-                }
-                else if (span[i] == (byte)'\n')
-                {
-                    if (!inQuotes)
-                    {
-                        return buffer.GetPosition(offset + i);
-                    }
-
-                    newlines++;
+                    return buffer.GetPosition(offset + i);
                 }
             }
 
@@ -126,6 +148,46 @@ internal sealed class RecordReader : IAsyncDisposable
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// RFC 4180 quoting across buffer boundaries: a quote opens a quoted field only at the field's start
+    /// (a stray quote inside an unquoted field is just a character), and a doubled quote stays inside.
+    /// </summary>
+    private struct CsvQuotes()
+    {
+        private bool _inQuotes;
+        private bool _atFieldStart = true;
+        private bool _justClosed;
+
+        public bool EndsRecord(byte c, ref long newlines)
+        {
+            if (_inQuotes)
+            {
+                if (c == (byte)'"')
+                {
+                    _inQuotes = false;
+                    _justClosed = true;
+                }
+                else if (c == (byte)'\n')
+                {
+                    newlines++;
+                }
+
+                return false;
+            }
+
+            if (c == (byte)'"' && (_atFieldStart || _justClosed))
+            {
+                _inQuotes = true;
+                _atFieldStart = _justClosed = false;
+                return false;
+            }
+
+            _atFieldStart = c == (byte)',';
+            _justClosed = false;
+            return c == (byte)'\n';
+        }
     }
 
     private ReadOnlyMemory<byte> Copy(ReadOnlySequence<byte> record)

@@ -10,6 +10,9 @@ internal enum RowKind
 
     /// <summary>A complete OIP inference request, run on its own.</summary>
     Request,
+
+    /// <summary>A blank CSV line: not a row, so it gets no result.</summary>
+    Blank,
 }
 
 /// <summary>How one file format reads rows into a micro-batch and writes each row's result.</summary>

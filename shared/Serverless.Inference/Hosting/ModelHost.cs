@@ -27,6 +27,7 @@ public sealed class ModelHost : IDisposable
     private readonly Dictionary<string, CatalogEntry> _catalog = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Model, string Version), Slot> _slots = [];
     private long _useClock;
+    private bool _disposed;
 
     public ModelHost(IModelStore store, ModelHostOptions options, TimeProvider? time = null, ILogger<ModelHost>? logger = null)
     {
@@ -65,6 +66,7 @@ public sealed class ModelHost : IDisposable
             Task<LoadedModel> pending;
             lock (_gate)
             {
+                ObjectDisposedException.ThrowIf(_disposed, this);
                 if (!_slots.TryGetValue(key, out var slot))
                 {
                     slot = new Slot();
@@ -119,6 +121,7 @@ public sealed class ModelHost : IDisposable
     {
         lock (_gate)
         {
+            _disposed = true;
             foreach (var slot in _slots.Values)
             {
                 slot.Current?.Release();
@@ -295,38 +298,57 @@ public sealed class ModelHost : IDisposable
         var evicted = new List<LoadedModel>();
         lock (_gate)
         {
-            var previous = slot.Current;
-            slot.Current = loaded;
-            slot.Loading = null;
-            slot.Failure = null;
-            slot.CheckedAt = _time.GetUtcNow();
-            if (previous is not null && previous != loaded)
+            if (_disposed)
             {
-                evicted.Add(previous);
+                // A load that finishes after the host is gone is released at once; its waiters see the host disposed.
+                slot.Loading = null;
+                evicted.Add(loaded);
             }
-
-            if (!_slots.ContainsKey(key))
+            else
             {
-                // The slot was dropped while loading (host disposed or evicted); it still gets served this once.
-                _slots[key] = slot;
-            }
-
-            var total = _slots.Values.Sum(s => s.Current?.EstimatedBytes ?? 0);
-            foreach (var (victimKey, victim) in _slots.Where(pair => pair.Value.Current is not null && pair.Value != slot)
-                         .OrderBy(pair => pair.Value.LastUsed).ToList())
-            {
-                if (total <= _options.MemoryBudgetBytes)
-                {
-                    break;
-                }
-
-                total -= victim.Current!.EstimatedBytes;
-                evicted.Add(victim.Current);
-                _slots.Remove(victimKey);
+                PublishLocked(key, slot, loaded, evicted);
             }
         }
 
-        foreach (var model in evicted)
+        ReleaseAll(evicted);
+    }
+
+    private void PublishLocked((string Model, string Version) key, Slot slot, LoadedModel loaded, List<LoadedModel> evicted)
+    {
+        var previous = slot.Current;
+        slot.Current = loaded;
+        slot.Loading = null;
+        slot.Failure = null;
+        slot.CheckedAt = _time.GetUtcNow();
+        if (previous is not null && previous != loaded)
+        {
+            evicted.Add(previous);
+        }
+
+        if (!_slots.ContainsKey(key))
+        {
+            // The slot was evicted while loading; the model just loaded is the most recent, so it stays.
+            _slots[key] = slot;
+        }
+
+        var total = _slots.Values.Sum(s => s.Current?.EstimatedBytes ?? 0);
+        foreach (var (victimKey, victim) in _slots.Where(pair => pair.Value.Current is not null && pair.Value != slot)
+                     .OrderBy(pair => pair.Value.LastUsed).ToList())
+        {
+            if (total <= _options.MemoryBudgetBytes)
+            {
+                break;
+            }
+
+            total -= victim.Current!.EstimatedBytes;
+            evicted.Add(victim.Current);
+            _slots.Remove(victimKey);
+        }
+    }
+
+    private void ReleaseAll(List<LoadedModel> models)
+    {
+        foreach (var model in models)
         {
             _logger.LogInformation("Released model {Model} version {Version}", model.Name, model.Version);
             model.Release();
@@ -345,9 +367,9 @@ public sealed class ModelHost : IDisposable
     private static string ModelIdentity(CatalogEntry entry, StoredFile file) =>
         "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{entry.ManifestIdentity}\n{file.Identity}")));
 
-    /// <summary>Numeric versions in numeric order, then the others in ordinal order; the last is the newest.</summary>
+    /// <summary>Named versions in ordinal order, then numeric ones in numeric order: the last is the highest number.</summary>
     private static IReadOnlyList<string> SortVersions(IReadOnlyList<string> versions) =>
-        [.. versions.OrderBy(v => long.TryParse(v, out _) ? 0 : 1)
+        [.. versions.OrderBy(v => long.TryParse(v, out _) ? 1 : 0)
             .ThenBy(v => long.TryParse(v, out var n) ? n : 0)
             .ThenBy(v => v, StringComparer.Ordinal)];
 

@@ -28,6 +28,12 @@ public static class InferRequestReader
             DisposeAll(inputs);
             throw InferenceException.BadRequest($"malformed JSON: {e.Message}");
         }
+        catch (InvalidOperationException e) when (e.InnerException is System.Text.DecoderFallbackException)
+        {
+            // The reader checks structure, not encoding: a name or string that is not UTF-8 fails only when read as text.
+            DisposeAll(inputs);
+            throw InferenceException.BadRequest("malformed JSON: a string is not valid UTF-8");
+        }
         catch
         {
             DisposeAll(inputs);

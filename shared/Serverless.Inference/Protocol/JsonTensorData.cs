@@ -122,7 +122,8 @@ internal static class JsonTensorData
             {
                 TensorDataType.Fp32 => Put(at, reader.TryGetSingle(out var f) && float.IsFinite(f), f),
                 TensorDataType.Fp64 => Put(at, reader.TryGetDouble(out var d) && double.IsFinite(d), d),
-                TensorDataType.Fp16 => Put(at, reader.TryGetSingle(out var h) && float.IsFinite(h), (Half)h),
+                // A finite float can still be out of FP16's range (over 65504): refuse it rather than send infinity.
+                TensorDataType.Fp16 => Put(at, reader.TryGetSingle(out var h) && Half.IsFinite((Half)h), (Half)h),
                 TensorDataType.Int8 => Put(at, reader.TryGetSByte(out var i8), i8),
                 TensorDataType.Int16 => Put(at, reader.TryGetInt16(out var i16), i16),
                 TensorDataType.Int32 => Put(at, reader.TryGetInt32(out var i32), i32),

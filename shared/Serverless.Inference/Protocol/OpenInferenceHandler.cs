@@ -233,6 +233,12 @@ public sealed class OpenInferenceHandler
             status = StatusOf(e.Kind);
             throw;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Answered as 504 by HandleAsync; counting it as the initial 500 would report the caller's cancellation as a server fault.
+            status = StatusOf(InferenceErrorKind.Cancelled);
+            throw;
+        }
         finally
         {
             activity?.SetTag("model.version", version);

@@ -46,6 +46,11 @@ public sealed class LocalFolderModelStore : ILocalModelStore
 
     public async Task<StoredFile?> StatAsync(ModelFilePath path, CancellationToken cancellationToken)
     {
+        if (!Directory.Exists(_root))
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model repository folder '{_root}' does not exist");
+        }
+
         var info = new FileInfo(GetLocalPath(path));
         if (!info.Exists)
         {

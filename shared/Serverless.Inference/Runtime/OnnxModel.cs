@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -210,8 +211,12 @@ public sealed class OutputTensor
     /// <summary>The little-endian element bytes of a numeric output.</summary>
     public ReadOnlySpan<byte> Bytes => _value.GetTensorMutableRawData();
 
+    /// <remarks>FP16 comes as <see cref="Half"/>: ONNX Runtime only hands it out as its own <see cref="Float16"/>, with the same bits.</remarks>
     public ReadOnlySpan<T> AsSpan<T>()
-        where T : unmanaged => _value.GetTensorDataAsSpan<T>();
+        where T : unmanaged =>
+        typeof(T) == typeof(Half)
+            ? MemoryMarshal.Cast<Float16, T>(_value.GetTensorDataAsSpan<Float16>())
+            : _value.GetTensorDataAsSpan<T>();
 
     /// <summary>One element of a BYTES output, as the UTF-8 bytes ONNX Runtime holds.</summary>
     public ReadOnlySpan<byte> GetBytes(int index) => _value.GetStringElementAsSpan(index);

@@ -1,0 +1,20 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Serverless.Inference.Tests.Hosting.Support;
+
+/// <summary>Keeps every formatted log message, so a test can see what the code under test reported.</summary>
+internal sealed class CapturingLogger<T> : ILogger<T>
+{
+    private readonly ConcurrentQueue<(LogLevel Level, string Message)> _entries = new();
+
+    public IReadOnlyCollection<(LogLevel Level, string Message)> Entries => _entries;
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _entries.Enqueue((logLevel, formatter(state, exception)));
+}

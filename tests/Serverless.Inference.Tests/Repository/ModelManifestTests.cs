@@ -1,0 +1,122 @@
+using System.Text;
+using Serverless.Inference.Repository;
+
+namespace Serverless.Inference.Tests.Repository;
+
+public sealed class ModelManifestTests
+{
+    private const string Source = "m/model.json";
+
+    [Fact]
+    public void Parse_EveryField_ReadsSnakeCaseNames()
+    {
+        var manifest = Parse("""
+            {
+              // comments and trailing commas are allowed
+              "platform": "onnxruntime_onnx",
+              "description": "test model",
+              "default_version": "stable",
+              "aliases": { "stable": "2", "canary": "3" },
+              "max_batch_size": 64,
+              "intra_op_threads": 2,
+              "warmup": true,
+              "optimized_graph_cache": true,
+              "inputs": [ { "name": "x", "shape": [-1, 4] } ],
+              "outputs": [ { "name": "y" }, { "name": "z", "shape": [-1, 1] } ],
+            }
+            """);
+
+        Assert.Equal("test model", manifest.Description);
+        Assert.Equal("stable", manifest.DefaultVersion);
+        Assert.Equal(new Dictionary<string, string> { ["stable"] = "2", ["canary"] = "3" }, manifest.Aliases);
+        Assert.Equal(64, manifest.MaxBatchSize);
+        Assert.Equal(2, manifest.IntraOpThreads);
+        Assert.True(manifest.Warmup);
+        Assert.True(manifest.OptimizedGraphCache);
+        var input = Assert.Single(manifest.Inputs);
+        Assert.Equal("x", input.Name);
+        Assert.Equal([-1L, 4L], input.Shape);
+        Assert.Equal(["y", "z"], manifest.Outputs.Select(o => o.Name));
+        Assert.Null(manifest.Outputs[0].Shape);
+    }
+
+    [Fact]
+    public void Parse_EmptyObject_TakesTheDefaults()
+    {
+        var manifest = Parse("{}");
+
+        Assert.Equal("onnxruntime_onnx", manifest.Platform);
+        Assert.Null(manifest.DefaultVersion);
+        Assert.Empty(manifest.Aliases);
+        Assert.Equal(0, manifest.MaxBatchSize);
+        Assert.Equal(0, manifest.IntraOpThreads);
+        Assert.False(manifest.Warmup);
+        Assert.False(manifest.OptimizedGraphCache);
+        Assert.Empty(manifest.Inputs);
+        Assert.Empty(manifest.Outputs);
+    }
+
+    [Theory]
+    [InlineData("""{ "colour": "red" }""", "colour")]
+    [InlineData("""{ "maxBatchSize": 4 }""", "maxBatchSize")]
+    [InlineData("""{ "inputs": [ { "name": "x", "dims": [4] } ] }""", "dims")]
+    public void Parse_UnknownField_IsRefusedNamingTheFileAndTheField(string json, string field)
+    {
+        var failure = ParseFails(json);
+
+        Assert.Contains(Source, failure.Message, StringComparison.Ordinal);
+        Assert.Contains(field, failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "max_batch_size": -1 }""", "max_batch_size")]
+    [InlineData("""{ "max_batch_size": 1048577 }""", "max_batch_size")]
+    [InlineData("""{ "intra_op_threads": -1 }""", "intra_op_threads")]
+    [InlineData("""{ "intra_op_threads": 257 }""", "intra_op_threads")]
+    [InlineData("""{ "platform": "tensorflow_savedmodel" }""", "platform")]
+    [InlineData("""{ "default_version": "../1" }""", "default_version")]
+    [InlineData("""{ "aliases": { "stable": "../../etc" } }""", "stable")]
+    [InlineData("""{ "aliases": { "bad alias": "1" } }""", "bad alias")]
+    [InlineData("""{ "inputs": [ { "shape": [4] } ] }""", "name")]
+    [InlineData("""{ "outputs": [ { "name": "" } ] }""", "name")]
+    public void Parse_InvalidValue_IsRefusedNamingTheFileAndTheProblem(string json, string problem)
+    {
+        var failure = ParseFails(json);
+
+        Assert.Contains(Source, failure.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "max_batch_size": 0, "intra_op_threads": 0 }""")]
+    [InlineData("""{ "max_batch_size": 1048576, "intra_op_threads": 256 }""")]
+    public void Parse_LimitsAtTheBoundary_AreAccepted(string json)
+    {
+        var manifest = Parse(json);
+
+        Assert.InRange(manifest.MaxBatchSize, 0, 1 << 20);
+        Assert.InRange(manifest.IntraOpThreads, 0, 256);
+    }
+
+    [Theory]
+    [InlineData("null")]
+    [InlineData("")]
+    [InlineData("{ \"warmup\": ")]
+    [InlineData("[]")]
+    [InlineData("""{ "max_batch_size": "many" }""")]
+    public void Parse_NotAManifest_IsRefusedNamingTheFile(string json)
+    {
+        var failure = ParseFails(json);
+
+        Assert.Contains(Source, failure.Message, StringComparison.Ordinal);
+    }
+
+    private static ModelManifest Parse(string json) => ModelManifest.Parse(Encoding.UTF8.GetBytes(json), Source);
+
+    private static InferenceException ParseFails(string json)
+    {
+        var failure = Assert.Throws<InferenceException>(() => Parse(json));
+        Assert.Equal(InferenceErrorKind.Unavailable, failure.Kind);
+        return failure;
+    }
+}
