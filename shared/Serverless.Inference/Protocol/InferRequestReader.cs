@@ -147,55 +147,106 @@ public static class InferRequestReader
         long? binarySize = null;
         var dataReader = default(Utf8JsonReader);
         var hasData = false;
-
-        while (Next(ref reader) == JsonTokenType.PropertyName)
+        InputTensor? decoded = null;
+        try
         {
-            if (reader.ValueTextEquals("name"u8))
+            while (Next(ref reader) == JsonTokenType.PropertyName)
             {
-                Next(ref reader);
-                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'name' must be a string");
-            }
-            else if (reader.ValueTextEquals("datatype"u8))
-            {
-                Next(ref reader);
-                datatypeName = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'datatype' must be a string");
-            }
-            else if (reader.ValueTextEquals("shape"u8))
-            {
-                Next(ref reader);
-                shape = ReadShape(ref reader);
-            }
-            else if (reader.ValueTextEquals("parameters"u8))
-            {
-                Next(ref reader);
-                foreach (var parameter in ReadParameters(ref reader, "input"))
+                if (reader.ValueTextEquals("name"u8))
                 {
-                    if (parameter.Name == "binary_data_size")
+                    Next(ref reader);
+                    name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'name' must be a string");
+                }
+                else if (reader.ValueTextEquals("datatype"u8))
+                {
+                    Next(ref reader);
+                    datatypeName = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'datatype' must be a string");
+                }
+                else if (reader.ValueTextEquals("shape"u8))
+                {
+                    Next(ref reader);
+                    shape = ReadShape(ref reader);
+                }
+                else if (reader.ValueTextEquals("parameters"u8))
+                {
+                    Next(ref reader);
+                    foreach (var parameter in ReadParameters(ref reader, "input"))
                     {
-                        binarySize = ParseSize(parameter);
+                        if (parameter.Name == "binary_data_size")
+                        {
+                            binarySize = ParseSize(parameter);
+                        }
                     }
                 }
-            }
-            else if (reader.ValueTextEquals("data"u8))
-            {
-                Next(ref reader);
-                // The data may come before the shape and datatype it needs; remember where it is and come back.
-                dataReader = reader;
-                hasData = true;
-                reader.Skip();
-            }
-            else
-            {
-                Next(ref reader);
-                reader.Skip();
-            }
-        }
+                else if (reader.ValueTextEquals("data"u8))
+                {
+                    Next(ref reader);
+                    if (!hasData && binarySize is null && name is not null && datatypeName is not null && shape is not null)
+                    {
+                        // The usual order (name, shape, datatype, data): decode in the same pass.
+                        var (dataType, count) = Header(name, datatypeName, shape, jsonLength);
+                        decoded = ReadJsonData(ref reader, name, dataType, shape, count);
+                    }
+                    else
+                    {
+                        // The data came before what it needs; remember where it is and come back to it.
+                        dataReader = reader;
+                        reader.Skip();
+                    }
 
-        if (string.IsNullOrEmpty(name))
+                    hasData = true;
+                }
+                else
+                {
+                    Next(ref reader);
+                    reader.Skip();
+                }
+            }
+
+            if (string.IsNullOrEmpty(name))
+            {
+                throw InferenceException.BadRequest("an input has no 'name'");
+            }
+
+            if (hasData && binarySize is not null)
+            {
+                throw InferenceException.BadRequest($"input '{name}' has both 'data' and binary_data_size");
+            }
+
+            if (decoded is not null)
+            {
+                return decoded;
+            }
+
+            if (binarySize is { } size)
+            {
+                var (dataType, count) = Header(name, datatypeName, shape, int.MaxValue);
+                if (size > binary.Length - binaryOffset)
+                {
+                    throw InferenceException.BadRequest(
+                        $"input '{name}' declares binary_data_size {size} but only {binary.Length - binaryOffset} bytes of binary data remain in the body");
+                }
+
+                var slice = binary.Slice(binaryOffset, (int)size);
+                binaryOffset += (int)size;
+                return ReadBinary(name, dataType, shape!, count, slice);
+            }
+
+            var (type, elements) = Header(name, datatypeName, shape, jsonLength);
+            return hasData
+                ? ReadJsonData(ref dataReader, name, type, shape!, elements)
+                : throw InferenceException.BadRequest($"input '{name}' has neither 'data' nor binary_data_size");
+        }
+        catch
         {
-            throw InferenceException.BadRequest("an input has no 'name'");
+            decoded?.Dispose();
+            throw;
         }
+    }
 
+    /// <summary>Checks an input's datatype and shape; the element count must fit in <paramref name="maxElements"/>.</summary>
+    private static (TensorDataType DataType, int Count) Header(string name, string? datatypeName, long[]? shape, int maxElements)
+    {
         if (datatypeName is null)
         {
             throw InferenceException.BadRequest($"input '{name}' has no 'datatype'");
@@ -213,37 +264,12 @@ public static class InferRequestReader
         }
 
         var count = ElementCount(name, shape);
-        if (binarySize is { } size)
-        {
-            if (hasData)
-            {
-                throw InferenceException.BadRequest($"input '{name}' has both 'data' and binary_data_size");
-            }
-
-            if (size > binary.Length - binaryOffset)
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{name}' declares binary_data_size {size} but only {binary.Length - binaryOffset} bytes of binary data remain in the body");
-            }
-
-            var slice = binary.Slice(binaryOffset, (int)size);
-            binaryOffset += (int)size;
-            return ReadBinary(name, dataType, shape, count, slice);
-        }
-
-        if (!hasData)
-        {
-            throw InferenceException.BadRequest($"input '{name}' has neither 'data' nor binary_data_size");
-        }
 
         // Every JSON element takes at least one byte, so a shape larger than the JSON itself cannot be honest.
-        if (count > jsonLength)
-        {
-            throw InferenceException.BadRequest(
+        return count <= maxElements
+            ? (dataType, (int)count)
+            : throw InferenceException.BadRequest(
                 $"input '{name}' has shape [{string.Join(',', shape)}] ({count} elements), more than the request could hold");
-        }
-
-        return ReadJsonData(ref dataReader, name, dataType, shape, (int)count);
     }
 
     private static long ElementCount(string name, long[] shape)

@@ -13,12 +13,14 @@ public sealed class OnnxModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly int _maxBatchSize;
+    private readonly string[] _allOutputNames;
     private volatile bool _disposed;
 
     internal OnnxModel(InferenceSession session, ModelSignature signature, int maxBatchSize)
     {
         _session = session;
         Signature = signature;
+        _allOutputNames = [.. signature.Outputs.Select(output => output.Name)];
         _maxBatchSize = maxBatchSize;
     }
 
@@ -41,6 +43,7 @@ public sealed class OnnxModel : IDisposable
         var outputs = outputNames is null || outputNames.Count == 0
             ? Signature.Outputs
             : [.. outputNames.Select(name => Signature.FindOutput(name) ?? throw UnknownOutput(name))];
+        var runOutputNames = ReferenceEquals(outputs, Signature.Outputs) ? _allOutputNames : [.. outputs.Select(output => output.Name)];
 
         var names = new string[inputs.Count];
         var values = new OrtValue[inputs.Count];
@@ -59,7 +62,7 @@ public sealed class OnnxModel : IDisposable
             IDisposableReadOnlyCollection<OrtValue> results;
             try
             {
-                results = _session.Run(runOptions, names, values, [.. outputs.Select(output => output.Name)]);
+                results = _session.Run(runOptions, names, values, runOutputNames);
             }
             catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
             {
@@ -94,13 +97,14 @@ public sealed class OnnxModel : IDisposable
 
     private void Validate(IReadOnlyList<InputTensor> inputs)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var input in inputs)
+        // Allocation-free on the hot path: models have a handful of inputs, so pairwise checks beat a set.
+        for (var index = 0; index < inputs.Count; index++)
         {
+            var input = inputs[index];
             var spec = Signature.FindInput(input.Name)
                 ?? throw InferenceException.BadRequest(
                     $"unknown input '{input.Name}'; the model's inputs are {string.Join(", ", Signature.Inputs.Select(i => i.Name))}");
-            if (!seen.Add(input.Name))
+            if (IsRepeated(inputs, index))
             {
                 throw InferenceException.BadRequest($"input '{input.Name}' is given more than once");
             }
@@ -133,11 +137,25 @@ public sealed class OnnxModel : IDisposable
             }
         }
 
-        var missing = Signature.Inputs.Where(spec => !seen.Contains(spec.Name)).Select(spec => spec.Name).ToList();
-        if (missing.Count > 0)
+        // Every input is known and none repeats, so fewer inputs than the signature means some are missing.
+        if (inputs.Count < Signature.Inputs.Count)
         {
+            var missing = Signature.Inputs.Where(spec => !inputs.Any(input => input.Name == spec.Name)).Select(spec => spec.Name);
             throw InferenceException.BadRequest($"missing input(s): {string.Join(", ", missing)}");
         }
+    }
+
+    private static bool IsRepeated(IReadOnlyList<InputTensor> inputs, int index)
+    {
+        for (var earlier = 0; earlier < index; earlier++)
+        {
+            if (inputs[earlier].Name == inputs[index].Name)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private InferenceException UnknownOutput(string name) =>

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Infer.Cli;
+using Serverless.Inference.Hosting;
+
+namespace Serverless.Inference.Benchmarks.Harness;
+
+/// <summary>
+/// The real local host (what <c>infer serve</c> runs) in this process, on a free loopback port:
+/// exactly the one the CLI builds.
+/// </summary>
+internal sealed class ServeHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ServeHost(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public ModelHost Models => _app.Services.GetRequiredService<ModelHost>();
+
+    public static async Task<ServeHost> StartAsync(string repository, int maxRequestBytes)
+    {
+        var app = BuildQuietly(repository, maxRequestBytes);
+        await app.StartAsync();
+        return new ServeHost(app, BaseAddressOf(app));
+    }
+
+    /// <summary>The address Kestrel bound, once started (the host listens on port 0).</summary>
+    public static Uri BaseAddressOf(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        return new Uri(addresses.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static WebApplication BuildQuietly(string repository, int maxRequestBytes)
+    {
+        // The host logs model loads at Information to the console; here they would break up the tables
+        // (the benchmark prints the load report itself). The builder reads the environment once, at creation.
+        const string LogLevel = "Logging__LogLevel__Default";
+        var previous = Environment.GetEnvironmentVariable(LogLevel);
+        Environment.SetEnvironmentVariable(LogLevel, "Warning");
+        try
+        {
+            return ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(LogLevel, previous);
+        }
+    }
+}
