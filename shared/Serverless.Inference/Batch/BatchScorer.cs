@@ -31,7 +31,7 @@ public sealed class BatchScorer
         _requestLimits = new RequestLimits { MaxRequestBytes = _options.MaxRecordBytes };
         var manifest = model.Manifest;
         var requested = _options.MicroBatchSize ?? (manifest.MaxBatchSize > 0 ? manifest.MaxBatchSize : 1);
-        var fixedBatch = model.Model.Signature.Inputs.Any(i => i.Shape.Count > 0 && i.Shape[0] >= 0);
+        var fixedBatch = model.Endpoint.Signature.Inputs.Any(i => i.Shape.Count > 0 && i.Shape[0] >= 0);
         // Never above the model's own limit: the model refuses a larger batch, and every row would be re-run alone.
         var limit = manifest.MaxBatchSize > 0 ? Math.Min(manifest.MaxBatchSize, MaxMicroBatch) : MaxMicroBatch;
         MicroBatchSize = fixedBatch ? 1 : Math.Clamp(requested, 1, limit);
@@ -103,7 +103,7 @@ public sealed class BatchScorer
     {
         try
         {
-            return ([.. _model.Model.Signature.Inputs.Select(input => BatchColumn.For(
+            return ([.. _model.Endpoint.Signature.Inputs.Select(input => BatchColumn.For(
                 input,
                 _model.Manifest.Inputs.FirstOrDefault(o => o.Name == input.Name)?.Columns))], null);
         }
@@ -128,7 +128,7 @@ public sealed class BatchScorer
         {
             _scorer = scorer;
             _output = output;
-            var outputs = scorer._model.Model.Signature.Outputs;
+            var outputs = scorer._model.Endpoint.Signature.Outputs;
             if (columns is not null)
             {
                 _batch = new MicroBatch(columns, scorer.MicroBatchSize);
@@ -283,7 +283,7 @@ public sealed class BatchScorer
             try
             {
                 error = null;
-                return _scorer._model.Model.Run(inputs, null, cancellationToken);
+                return _scorer._model.Endpoint.Run(inputs, null, cancellationToken);
             }
             catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
             {
@@ -311,7 +311,7 @@ public sealed class BatchScorer
                 }
 
                 var clock = Stopwatch.StartNew();
-                using var outputs = _scorer._model.Model.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
+                using var outputs = _scorer._model.Endpoint.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
                 ModelTime += clock.Elapsed;
                 Format.WriteResponse(_written, line, _scorer._model.Name, _scorer._model.Version, request, outputs);
                 return null;

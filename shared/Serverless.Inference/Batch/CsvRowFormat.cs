@@ -249,7 +249,7 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
             TensorDataType.Bool => ParseBool(text, target, at),
             TensorDataType.Fp32 => Put(target, at, float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && float.IsFinite(f), f),
             TensorDataType.Fp64 => Put(target, at, double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d), d),
-            TensorDataType.Fp16 => Put(target, at, float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) && float.IsFinite(h), (Half)h),
+            TensorDataType.Fp16 => Put(target, at, float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) && Half.IsFinite((Half)h), (Half)h),
             TensorDataType.Int8 => Put(target, at, sbyte.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i8), i8),
             TensorDataType.Int16 => Put(target, at, short.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i16), i16),
             TensorDataType.Int32 => Put(target, at, int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i32), i32),

@@ -43,6 +43,9 @@ internal sealed class LoadedModel
 
     public OnnxModel Model { get; }
 
+    /// <summary>What callers talk to: the manifest's pipeline around the model, or the model itself.</summary>
+    public IInferenceModel Endpoint { get; init; } = null!;
+
     public long EstimatedBytes { get; }
 
     public LoadReport Report { get; }
@@ -91,7 +94,11 @@ public sealed class ModelLease : IDisposable
 
     public ModelManifest Manifest => Loaded.Manifest;
 
+    /// <summary>The bare ONNX model: its raw tensor signature and session.</summary>
     public OnnxModel Model => Loaded.Model;
+
+    /// <summary>What callers send and get back: the manifest's pipeline around the model, or the model itself.</summary>
+    public IInferenceModel Endpoint => Loaded.Endpoint;
 
     public LoadReport LoadReport => Loaded.Report;
 

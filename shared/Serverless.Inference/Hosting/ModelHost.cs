@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.Inference.Artifacts;
+using Serverless.Inference.Pipelines;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
 using Serverless.Inference.Telemetry;
@@ -236,6 +237,7 @@ public sealed class ModelHost : IDisposable
 
         var stopwatch = Stopwatch.StartNew();
         var localPath = await _cache.GetLocalPathAsync(_store, file, CancellationToken.None).ConfigureAwait(false);
+        var assets = await GetAssetsAsync(key, entry.Manifest).ConfigureAwait(false);
         var download = stopwatch.Elapsed;
 
         stopwatch.Restart();
@@ -245,6 +247,19 @@ public sealed class ModelHost : IDisposable
         var threads = manifest.IntraOpThreads > 0 ? manifest.IntraOpThreads : _options.DefaultIntraOpThreads;
         var model = OnnxModelFactory.Create(localPath, manifest, threads, optimizedGraph);
         Interlocked.Increment(ref _sessionsCreated);
+        IInferenceModel endpoint;
+        try
+        {
+            endpoint = manifest.Pipeline is { } pipeline
+                ? PipelineModel.Create(model, pipeline, assets, $"{key.Model}/{ModelFilePath.ManifestFileName}")
+                : model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
         var sessionCreate = stopwatch.Elapsed;
 
         stopwatch.Restart();
@@ -258,7 +273,23 @@ public sealed class ModelHost : IDisposable
         _logger.LogInformation(
             "Loaded model {Model} version {Version} in {TotalMs:F0} ms (download {DownloadMs:F0}, session {SessionMs:F0}, warmup {WarmupMs:F0})",
             key.Model, key.Version, report.Total.TotalMilliseconds, download.TotalMilliseconds, sessionCreate.TotalMilliseconds, report.Warmup.TotalMilliseconds);
-        return new LoadedModel(key.Model, key.Version, identity, manifest, model, file.Length * 2, report) { FileIdentity = file.Identity };
+        return new LoadedModel(key.Model, key.Version, identity, manifest, model, file.Length * 2, report) { FileIdentity = file.Identity, Endpoint = endpoint };
+    }
+
+    /// <summary>The files the manifest's pipeline steps name, from the version folder, as local paths.</summary>
+    private async Task<IReadOnlyDictionary<string, string>> GetAssetsAsync((string Model, string Version) key, ModelManifest manifest)
+    {
+        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+        var steps = manifest.Pipeline is { } pipeline ? pipeline.Preprocess.Concat(pipeline.Postprocess) : [];
+        foreach (var asset in steps.SelectMany(step => step.Assets).Distinct(StringComparer.Ordinal))
+        {
+            var path = new ModelFilePath(key.Model, key.Version, asset);
+            var file = await _store.StatAsync(path, CancellationToken.None).ConfigureAwait(false)
+                ?? throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{key.Model}' version {key.Version} has no {asset}, which its pipeline needs");
+            paths[asset] = await _cache.GetLocalPathAsync(_store, file, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return paths;
     }
 
     private void Warmup((string Model, string Version) key, OnnxModel model)

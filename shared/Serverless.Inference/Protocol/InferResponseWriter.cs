@@ -36,10 +36,10 @@ public static class InferResponseWriter
                 json.WriteString("id"u8, request.Id);
             }
 
-            if (request.Parameters.Count > 0)
+            if (request.Parameters.Count + outputs.Parameters.Count > 0)
             {
                 json.WriteStartObject("parameters"u8);
-                foreach (var parameter in request.Parameters)
+                foreach (var parameter in request.Parameters.Concat(outputs.Parameters))
                 {
                     json.WritePropertyName(parameter.Name);
                     json.WriteRawValue(parameter.RawJsonValue, skipInputValidation: true);

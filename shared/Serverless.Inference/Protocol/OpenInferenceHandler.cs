@@ -139,7 +139,7 @@ public sealed class OpenInferenceHandler
         using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
         var statuses = await _host.ListAsync(cancellationToken).ConfigureAwait(false);
         var versions = statuses.FirstOrDefault(s => s.Name == lease.Name)?.Versions ?? [lease.Version];
-        var signature = lease.Model.Signature;
+        var signature = lease.Endpoint.Signature;
         return Json(200, w =>
         {
             w.WriteString("name"u8, lease.Name);
@@ -153,6 +153,13 @@ public sealed class OpenInferenceHandler
             w.WriteString("platform"u8, lease.Manifest.Platform);
             WriteTensors(w, "inputs"u8, signature.Inputs);
             WriteTensors(w, "outputs"u8, signature.Outputs);
+            if (!ReferenceEquals(lease.Endpoint, lease.Model))
+            {
+                // With a pipeline on, the model's own tensors still work: a request that sends them skips the pipeline.
+                WriteTensors(w, "raw_inputs"u8, lease.Model.Signature.Inputs);
+                WriteTensors(w, "raw_outputs"u8, lease.Model.Signature.Outputs);
+            }
+
             w.WriteStartObject("parameters"u8);
             w.WriteString("version"u8, lease.Version);
             w.WriteString("identity"u8, lease.Identity);
@@ -266,7 +273,7 @@ public sealed class OpenInferenceHandler
             using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
             onVersion(lease.Version);
             var outputNames = inferRequest.Outputs.Select(o => o.Name).ToList();
-            using var outputs = lease.Model.Run(inferRequest.Inputs, outputNames, cancellationToken);
+            using var outputs = lease.Endpoint.Run(inferRequest.Inputs, outputNames, cancellationToken);
 
             var body = new PooledBufferWriter(16 * 1024);
             try

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Serverless.Inference.Pipelines;
 
 namespace Serverless.Inference.Repository;
 
@@ -35,6 +36,9 @@ public sealed record ModelManifest
 
     /// <summary>When not empty, only these outputs are exposed, in this order.</summary>
     public IReadOnlyList<TensorOverride> Outputs { get; set; } = [];
+
+    /// <summary>Pre- and post-processing around the model, so callers send text or images rather than tensors.</summary>
+    public PipelineManifest? Pipeline { get; set; }
 
     public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
     {

@@ -9,7 +9,7 @@ namespace Serverless.Inference.Runtime;
 /// One ONNX Runtime session for one model version, shared by every request. Inputs are checked against
 /// the signature before anything reaches the runtime, so a caller's mistake becomes a clear 400.
 /// </summary>
-public sealed class OnnxModel : IDisposable
+public sealed class OnnxModel : IInferenceModel, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly int _maxBatchSize;
@@ -39,10 +39,10 @@ public sealed class OnnxModel : IDisposable
         ArgumentNullException.ThrowIfNull(inputs);
         // A disposed session's native handle and name buffers are freed; running it would read freed memory.
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Validate(inputs);
+        SignatureChecks.Validate(Signature, inputs, _maxBatchSize);
         var outputs = outputNames is null || outputNames.Count == 0
             ? Signature.Outputs
-            : [.. outputNames.Select(name => Signature.FindOutput(name) ?? throw UnknownOutput(name))];
+            : [.. outputNames.Select(name => Signature.FindOutput(name) ?? throw SignatureChecks.UnknownOutput(Signature, name))];
         var runOutputNames = ReferenceEquals(outputs, Signature.Outputs) ? _allOutputNames : [.. outputs.Select(output => output.Name)];
 
         var names = new string[inputs.Count];
@@ -95,73 +95,6 @@ public sealed class OnnxModel : IDisposable
         _session.Dispose();
     }
 
-    private void Validate(IReadOnlyList<InputTensor> inputs)
-    {
-        // Allocation-free on the hot path: models have a handful of inputs, so pairwise checks beat a set.
-        for (var index = 0; index < inputs.Count; index++)
-        {
-            var input = inputs[index];
-            var spec = Signature.FindInput(input.Name)
-                ?? throw InferenceException.BadRequest(
-                    $"unknown input '{input.Name}'; the model's inputs are {string.Join(", ", Signature.Inputs.Select(i => i.Name))}");
-            if (IsRepeated(inputs, index))
-            {
-                throw InferenceException.BadRequest($"input '{input.Name}' is given more than once");
-            }
-
-            if (spec.DataType != input.DataType)
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{input.Name}' has datatype {input.DataType.ToProtocolName()} but the model expects {spec.DataType.ToProtocolName()}");
-            }
-
-            if (spec.Shape.Count != input.Shape.Length)
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{input.Name}' has shape [{string.Join(',', input.Shape)}] but the model expects rank {spec.Shape.Count}: [{string.Join(',', spec.Shape)}]");
-            }
-
-            for (var d = 0; d < spec.Shape.Count; d++)
-            {
-                if (spec.Shape[d] >= 0 && spec.Shape[d] != input.Shape[d])
-                {
-                    throw InferenceException.BadRequest(
-                        $"input '{input.Name}' has shape [{string.Join(',', input.Shape)}] but the model expects [{string.Join(',', spec.Shape)}]");
-                }
-            }
-
-            if (_maxBatchSize > 0 && input.Shape.Length > 0 && input.Shape[0] > _maxBatchSize)
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{input.Name}' holds a batch of {input.Shape[0]} but this model takes at most {_maxBatchSize}");
-            }
-        }
-
-        // Every input is known and none repeats, so fewer inputs than the signature means some are missing.
-        if (inputs.Count < Signature.Inputs.Count)
-        {
-            var missing = Signature.Inputs.Where(spec => !inputs.Any(input => input.Name == spec.Name)).Select(spec => spec.Name);
-            throw InferenceException.BadRequest($"missing input(s): {string.Join(", ", missing)}");
-        }
-    }
-
-    private static bool IsRepeated(IReadOnlyList<InputTensor> inputs, int index)
-    {
-        for (var earlier = 0; earlier < index; earlier++)
-        {
-            if (inputs[earlier].Name == inputs[index].Name)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private InferenceException UnknownOutput(string name) =>
-        InferenceException.BadRequest(
-            $"unknown output '{name}'; the model's outputs are {string.Join(", ", Signature.Outputs.Select(o => o.Name))}");
-
     private static unsafe OrtValue ToOrtValue(InputTensor input, out MemoryHandle pin)
     {
         if (input.DataType == TensorDataType.Bytes)
@@ -185,58 +118,4 @@ public sealed class OnnxModel : IDisposable
             (IntPtr)pin.Pointer,
             input.ByteLength);
     }
-}
-
-/// <summary>The outputs of one run, owned by the caller until disposed.</summary>
-public sealed class ModelOutputs : IDisposable
-{
-    private readonly IDisposableReadOnlyCollection<OrtValue> _values;
-
-    internal ModelOutputs(IReadOnlyList<TensorSpec> specs, IDisposableReadOnlyCollection<OrtValue> values)
-    {
-        _values = values;
-        Tensors = [.. specs.Zip(values, (spec, value) => new OutputTensor(spec.Name, spec.DataType, value))];
-    }
-
-    public IReadOnlyList<OutputTensor> Tensors { get; }
-
-    public void Dispose() => _values.Dispose();
-}
-
-/// <summary>A view of one output value; valid while its <see cref="ModelOutputs"/> is not disposed.</summary>
-public sealed class OutputTensor
-{
-    private readonly OrtValue _value;
-
-    internal OutputTensor(string name, TensorDataType dataType, OrtValue value)
-    {
-        Name = name;
-        DataType = dataType;
-        _value = value;
-        var info = value.GetTensorTypeAndShape();
-        Shape = info.Shape;
-        ElementCount = checked((int)info.ElementCount);
-    }
-
-    public string Name { get; }
-
-    public TensorDataType DataType { get; }
-
-    public long[] Shape { get; }
-
-    public int ElementCount { get; }
-
-    /// <summary>The little-endian element bytes of a numeric output.</summary>
-    public ReadOnlySpan<byte> Bytes => _value.GetTensorMutableRawData();
-
-    /// <remarks>FP16 comes as <see cref="Half"/>: ONNX Runtime only hands it out as its own <see cref="Float16"/>, with the same bits.</remarks>
-    public ReadOnlySpan<T> AsSpan<T>()
-        where T : unmanaged =>
-        typeof(T) == typeof(Half)
-            ? MemoryMarshal.Cast<Float16, T>(_value.GetTensorDataAsSpan<Float16>())
-            : _value.GetTensorDataAsSpan<T>();
-
-    /// <summary>One element of a BYTES output, as the UTF-8 bytes ONNX Runtime holds.</summary>
-    public ReadOnlySpan<byte> GetBytes(int index) => _value.GetStringElementAsSpan(index);
-
 }

@@ -155,6 +155,22 @@ public sealed class InferRequestValidationTests(OipServerFixture fixture) : ICla
         (await _client.GetAsync("/v2/health/live")).AssertOk();
     }
 
+    [Theory]
+    [InlineData(Fp32, """{"id":"r~","inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]}""")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x~","datatype":"FP32","shape":[1],"data":[1]}]}""")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x","datatype":"FP3~","shape":[1],"data":[1]}]}""")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{"name":"y~"}]}""")]
+    [InlineData("identity-bytes", """{"inputs":[{"name":"x","datatype":"BYTES","shape":[1],"data":["\u00e9~"]}]}""")]
+    public async Task Infer_InvalidUtf8InAString_Returns400(string model, string template)
+    {
+        // '~' stands for a byte that is never valid UTF-8.
+        var body = Encoding.UTF8.GetBytes(template).Select(b => b == (byte)'~' ? (byte)0xff : b).ToArray();
+
+        var reply = await _client.PostAsync($"/v2/models/{model}/infer", new ByteArrayContent(body));
+
+        reply.AssertError(400, "malformed JSON: a string is not valid UTF-8");
+    }
+
     [Fact]
     public async Task Infer_OnlyOpeningBrackets_Returns400()
     {

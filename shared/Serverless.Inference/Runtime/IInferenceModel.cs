@@ -1,0 +1,11 @@
+namespace Serverless.Inference.Runtime;
+
+/// <summary>What a caller talks to: a bare ONNX model, or one wrapped in its manifest's pipeline.</summary>
+public interface IInferenceModel
+{
+    /// <summary>What callers send and get back.</summary>
+    ModelSignature Signature { get; }
+
+    /// <summary>Runs the model on validated inputs; outputs default to every exposed output, in signature order.</summary>
+    ModelOutputs Run(IReadOnlyList<InputTensor> inputs, IReadOnlyList<string>? outputNames, CancellationToken cancellationToken);
+}
