@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Serverless.Inference.Repository;
 
 namespace Serverless.Inference.Batch;
@@ -12,7 +10,7 @@ namespace Serverless.Inference.Batch;
 public sealed class LocalFolderBatchStore : IBatchStore
 {
     private readonly string _root;
-    private readonly ConcurrentDictionary<string, (long Length, DateTime Written, string Identity)> _hashes = new();
+    private readonly ContentIdentities _identities = new();
 
     public LocalFolderBatchStore(string root)
     {
@@ -31,14 +29,7 @@ public sealed class LocalFolderBatchStore : IBatchStore
             return null;
         }
 
-        if (_hashes.TryGetValue(info.FullName, out var known) && known.Length == info.Length && known.Written == info.LastWriteTimeUtc)
-        {
-            return new BatchObject(key, known.Identity, info.Length);
-        }
-
-        await using var stream = OpenShared(info.FullName);
-        var identity = "sha256:" + Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
-        _hashes[info.FullName] = (info.Length, info.LastWriteTimeUtc, identity);
+        var identity = await _identities.GetAsync(info, cancellationToken).ConfigureAwait(false);
         return new BatchObject(key, identity, info.Length);
     }
 

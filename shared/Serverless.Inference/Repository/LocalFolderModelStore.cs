@@ -1,14 +1,11 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
 
 namespace Serverless.Inference.Repository;
 
-/// <summary>A model repository in a local folder. A file's identity is the SHA-256 of its content,
-/// remembered per (length, last write time) so each file is hashed once per change.</summary>
+/// <summary>A model repository in a local folder. A file's identity is the SHA-256 of its content.</summary>
 public sealed class LocalFolderModelStore : ILocalModelStore
 {
     private readonly string _root;
-    private readonly ConcurrentDictionary<string, (long Length, DateTime Written, string Identity)> _hashes = new();
+    private readonly ContentIdentities _identities = new();
 
     public LocalFolderModelStore(string root)
     {
@@ -57,16 +54,7 @@ public sealed class LocalFolderModelStore : ILocalModelStore
             return null;
         }
 
-        var key = info.FullName;
-        if (_hashes.TryGetValue(key, out var known) && known.Length == info.Length && known.Written == info.LastWriteTimeUtc)
-        {
-            return new StoredFile(path, known.Identity, info.Length);
-        }
-
-        await using var stream = new FileStream(key, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, useAsync: true);
-        var hash = await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
-        var identity = "sha256:" + Convert.ToHexStringLower(hash);
-        _hashes[key] = (info.Length, info.LastWriteTimeUtc, identity);
+        var identity = await _identities.GetAsync(info, cancellationToken).ConfigureAwait(false);
         return new StoredFile(path, identity, info.Length);
     }
 
