@@ -97,6 +97,13 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>A model's version folders, lowest first, from the cached catalog; does not load anything.</summary>
+    public async Task<IReadOnlyList<string>> ListVersionsAsync(string name, CancellationToken cancellationToken)
+    {
+        ModelNames.Require(name, "model name");
+        return (await GetCatalogEntryAsync(name, cancellationToken).ConfigureAwait(false)).Versions;
+    }
+
     /// <summary>The models in the store with their versions and load state; does not load anything.</summary>
     public async Task<IReadOnlyList<ModelStatus>> ListAsync(CancellationToken cancellationToken)
     {

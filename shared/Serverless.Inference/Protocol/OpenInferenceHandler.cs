@@ -137,8 +137,7 @@ public sealed class OpenInferenceHandler
     private async Task<OipHttpResponse> ModelMetadataAsync(Route route, CancellationToken cancellationToken)
     {
         using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
-        var statuses = await _host.ListAsync(cancellationToken).ConfigureAwait(false);
-        var versions = statuses.FirstOrDefault(s => s.Name == lease.Name)?.Versions ?? [lease.Version];
+        var versions = await _host.ListVersionsAsync(lease.Name, cancellationToken).ConfigureAwait(false);
         var signature = lease.Endpoint.Signature;
         return Json(200, w =>
         {
