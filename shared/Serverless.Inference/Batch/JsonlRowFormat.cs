@@ -40,7 +40,8 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
 
         var reader = new Utf8JsonReader(record, ReaderOptions);
         reader.Read();
-        if (reader.TokenType == JsonTokenType.StartObject && IsRequest(reader))
+        // Most lines are plain records: a byte search rules out a request before any look-ahead parsing.
+        if (reader.TokenType == JsonTokenType.StartObject && record.IndexOf("\"inputs\""u8) >= 0 && IsRequest(reader))
         {
             return RowKind.Request;
         }

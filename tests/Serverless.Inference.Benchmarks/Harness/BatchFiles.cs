@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+using Serverless.Inference.Batch;
+using Serverless.Inference.Hosting;
+using Serverless.Inference.Repository;
+
+namespace Serverless.Inference.Benchmarks.Harness;
+
+/// <summary>Batch scoring of files on local disk, as the local drop folder and <c>infer score</c> open them.</summary>
+internal static class BatchFiles
+{
+    /// <summary>A model host over the sample repository beside this program.</summary>
+    public static ModelHost SampleHost() => new(new LocalFolderModelStore(Loopback.ModelRepository), new ModelHostOptions());
+
+    /// <summary>
+    /// Scores one file end to end: FileStream in, <see cref="BatchScorer.ScoreAsync"/>, FileStream out (replaced
+    /// if it exists), timed from opening the input to closing the output. Null micro-batch: the model's default.
+    /// </summary>
+    public static async Task<(TimeSpan Elapsed, BatchSummary Summary)> ScoreAsync(ModelLease lease, string input, string output, BatchFormat format, int? microBatch)
+    {
+        var scorer = new BatchScorer(lease, new BatchOptions { MicroBatchSize = microBatch });
+        if (microBatch is { } wanted && scorer.MicroBatchSize != wanted)
+        {
+            throw new InvalidOperationException(Report.Invariant($"asked for micro-batches of {wanted}, the scorer uses {scorer.MicroBatchSize}"));
+        }
+
+        var job = new BatchJob(Path.GetFileName(input), "benchmark", format);
+        var start = Stopwatch.GetTimestamp();
+        BatchSummary summary;
+        await using (var source = new FileStream(input, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+        await using (var results = new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        {
+            summary = await scorer.ScoreAsync(source, results, job, null, CancellationToken.None);
+        }
+
+        return (Stopwatch.GetElapsedTime(start), summary);
+    }
+
+    /// <summary>The dotnet host that runs this program, so a child uses the same runtime.</summary>
+    public static string DotnetHost()
+    {
+        // The runtime directory is <dotnet root>/shared/Microsoft.NETCore.App/<version>/.
+        var root = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        var candidate = Path.Combine(root, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+        return File.Exists(candidate) ? candidate : "dotnet";
+    }
+
+    /// <summary>Resident set size now and its peak (VmRSS, VmHWM) in KiB from /proc/self/status; null off Linux.</summary>
+    public static (long RssKiB, long PeakKiB)? ResidentSet()
+    {
+        const string Status = "/proc/self/status";
+        if (!File.Exists(Status))
+        {
+            return null;
+        }
+
+        long rss = -1, peak = -1;
+        foreach (var line in File.ReadLines(Status))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = KiB(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = KiB(line);
+            }
+        }
+
+        return rss < 0 || peak < 0 ? null : (rss, peak);
+
+        static long KiB(string line) =>
+            long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture);
+    }
+}
