@@ -1,7 +1,13 @@
 using Serverless.Inference.Benchmarks.Figures;
 using Serverless.Inference.Benchmarks.Harness;
 
-string[] figures = ["all", "http", "throughput", "coldstart", "json-alloc"];
+// The hidden child of batch-memory: a fresh process per measurement, so each peak RSS is its own.
+if (args is [BatchMemory.ChildCommand, ..])
+{
+    return await BatchMemory.RunChildAsync(args);
+}
+
+string[] figures = ["all", "http", "throughput", "coldstart", "json-alloc", "batch", "batch-memory", "pipeline-image", "pipeline-text"];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if (args.Length > 1 || !figures.Contains(figure))
 {
@@ -29,6 +35,26 @@ if (figure is "all" or "throughput")
 if (figure is "all" or "coldstart")
 {
     await ColdStart.RunAsync();
+}
+
+if (figure is "all" or "batch")
+{
+    await BatchThroughput.RunAsync();
+}
+
+if (figure is "all" or "batch-memory")
+{
+    await BatchMemory.RunAsync();
+}
+
+if (figure is "all" or "pipeline-image")
+{
+    await PipelineImage.RunAsync();
+}
+
+if (figure is "all" or "pipeline-text")
+{
+    await PipelineText.RunAsync();
 }
 
 Console.WriteLine();

@@ -71,7 +71,9 @@ internal sealed class PipelineModel : IInferenceModel
             return _model.Run(inputs, outputNames, cancellationToken);
         }
 
-        SignatureChecks.Validate(Signature, inputs, maxBatchSize: 0);
+        // The batch limit applies to what the caller sends: checked only on the model's tensors, a request of a
+        // million texts would be tokenized into [N, L] tensors first, and refused under a name it never used.
+        SignatureChecks.Validate(Signature, inputs, _model.MaxBatchSize);
         var outputs = outputNames is null || outputNames.Count == 0
             ? Signature.Outputs
             : [.. outputNames.Select(name => Signature.FindOutput(name) ?? throw SignatureChecks.UnknownOutput(Signature, name))];

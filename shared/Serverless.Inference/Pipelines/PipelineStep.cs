@@ -11,6 +11,12 @@ namespace Serverless.Inference.Pipelines;
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
 [JsonDerivedType(typeof(Steps.L2NormalizeStep), "l2_normalize")]
+[JsonDerivedType(typeof(Steps.BertTokenizeStep), "bert_tokenize")]
+[JsonDerivedType(typeof(Steps.MeanPoolStep), "mean_pool")]
+[JsonDerivedType(typeof(Steps.ImageStep), "image")]
+[JsonDerivedType(typeof(Steps.SoftmaxStep), "softmax")]
+[JsonDerivedType(typeof(Steps.TopKStep), "top_k")]
+[JsonDerivedType(typeof(Steps.ArgmaxLabelStep), "argmax_label")]
 public abstract record PipelineStep
 {
     /// <summary>The tensors the step reads.</summary>

@@ -30,6 +30,9 @@ public sealed class OnnxModel : IInferenceModel, IDisposable
     /// <summary>The model's own signature, before any manifest override.</summary>
     public ModelSignature NativeSignature { get; internal init; } = null!;
 
+    /// <summary>The most rows one run may hold (the manifest's max_batch_size); 0 for no limit.</summary>
+    internal int MaxBatchSize => _maxBatchSize;
+
     /// <summary>The session itself, for benchmarks that compare against a bare run.</summary>
     public InferenceSession Session => _session;
 

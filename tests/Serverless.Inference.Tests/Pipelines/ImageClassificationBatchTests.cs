@@ -1,0 +1,52 @@
+using Serverless.Inference.Batch;
+using Serverless.Inference.Tests.Batch.Support;
+using Serverless.Inference.Tests.Pipelines.ImageSupport;
+
+namespace Serverless.Inference.Tests.Pipelines;
+
+/// <summary>Batch files through an image pipeline: base64 images in JSON lines and CSV, a bad one failing alone.</summary>
+public sealed class ImageClassificationBatchTests(ImageModels models) : IClassFixture<ImageModels>
+{
+    private static readonly string Red = Convert.ToBase64String(TestImages.Solid(4, 4, 255, 0, 0));
+    private static readonly string Green = Convert.ToBase64String(TestImages.Solid(6, 2, 0, 255, 0));
+    private static readonly string Blue = "data:image/png;base64," + Convert.ToBase64String(TestImages.Solid(4, 4, 0, 0, 255));
+
+    [Fact]
+    public async Task ScoreAsync_JsonLinesOfBase64Images_ScoresEachRowAndFailsTheBadOneAlone()
+    {
+        var input = string.Join('\n',
+            $$"""{"image":"{{Red}}"}""",
+            """{"image":"this is not an image"}""",
+            $$"""{"image":"{{Blue}}"}""",
+            $$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[2],"data":["{{Green}}","{{Red}}"]}],"outputs":[{"name":"label"}]}""") + "\n";
+
+        var scored = await Scored.RunAsync(models.Server.Host, ImageModels.Colours, input, BatchFormat.Jsonl);
+
+        scored.AssertCounts(rowsIn: 4, rowsOk: 3, rowsFailed: 1);
+        var lines = scored.Json;
+        Assert.Equal([1L, 2, 3, 4], lines.Select(l => l.GetProperty("line").GetInt64()));
+        Assert.Equal(["red"], lines[0].GetProperty("outputs").GetProperty("label").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal(["red", "green"], lines[0].GetProperty("outputs").GetProperty("top_labels").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal(0.5761169, lines[0].GetProperty("outputs").GetProperty("top_scores")[0].GetDouble(), 5);
+        Assert.StartsWith("element 0 is not an image ImageSharp can read:", lines[1].GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["blue"], lines[2].GetProperty("outputs").GetProperty("label").EnumerateArray().Select(l => l.GetString()));
+        var response = lines[3].GetProperty("response").GetProperty("outputs")[0];
+        Assert.Equal(["green", "red"], response.GetProperty("data").EnumerateArray().Select(l => l.GetString()));
+    }
+
+    [Fact]
+    public async Task ScoreAsync_CsvColumnOfBase64Images_ScoresEachRowAndFailsTheBadOneAlone()
+    {
+        var input = $"id,image\n1,{Red}\n2,???\n3,{Green}\n";
+
+        var scored = await Scored.RunAsync(models.Server.Host, ImageModels.Colours, input, BatchFormat.Csv);
+
+        scored.AssertCounts(rowsIn: 3, rowsOk: 2, rowsFailed: 1);
+        var rows = scored.CsvRecords;
+        Assert.Equal(["1", "2", "3"], rows.Select(r => r["id"]));
+        Assert.Equal(["red", "", "green"], rows.Select(r => r["label"]));
+        Assert.Equal(["green", "", "red"], rows.Select(r => r["top_labels[1]"]));
+        Assert.Equal("", rows[0]["error"]);
+        Assert.Contains("element 0 is not an image ImageSharp can read:", rows[1]["error"], StringComparison.Ordinal);
+    }
+}
