@@ -7,54 +7,30 @@ if (args is [BatchMemory.ChildCommand, ..])
     return await BatchMemory.RunChildAsync(args);
 }
 
-string[] figures = ["all", "http", "throughput", "coldstart", "json-alloc", "batch", "batch-memory", "pipeline-image", "pipeline-text"];
+// One entry per figure, in the order "all" runs them.
+(string Name, Func<Task> Run)[] figures =
+[
+    ("json-alloc", () => { JsonAlloc.Run(); return Task.CompletedTask; }),
+    ("http", HttpLatency.RunAsync),
+    ("throughput", Throughput.RunAsync),
+    ("coldstart", ColdStart.RunAsync),
+    ("batch", BatchThroughput.RunAsync),
+    ("batch-memory", BatchMemory.RunAsync),
+    ("pipeline-image", PipelineImage.RunAsync),
+    ("pipeline-text", PipelineText.RunAsync),
+];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
-if (args.Length > 1 || !figures.Contains(figure))
+if (args.Length > 1 || (figure != "all" && !figures.Any(f => f.Name == figure)))
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Serverless.Inference.Benchmarks -- [" + string.Join('|', figures) + "]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Serverless.Inference.Benchmarks -- [all|" + string.Join('|', figures.Select(f => f.Name)) + "]");
     return 2;
 }
 
 var started = System.Diagnostics.Stopwatch.GetTimestamp();
 Report.Header();
-if (figure is "all" or "json-alloc")
+foreach (var (name, run) in figures.Where(f => figure == "all" || f.Name == figure))
 {
-    JsonAlloc.Run();
-}
-
-if (figure is "all" or "http")
-{
-    await HttpLatency.RunAsync();
-}
-
-if (figure is "all" or "throughput")
-{
-    await Throughput.RunAsync();
-}
-
-if (figure is "all" or "coldstart")
-{
-    await ColdStart.RunAsync();
-}
-
-if (figure is "all" or "batch")
-{
-    await BatchThroughput.RunAsync();
-}
-
-if (figure is "all" or "batch-memory")
-{
-    await BatchMemory.RunAsync();
-}
-
-if (figure is "all" or "pipeline-image")
-{
-    await PipelineImage.RunAsync();
-}
-
-if (figure is "all" or "pipeline-text")
-{
-    await PipelineText.RunAsync();
+    await run();
 }
 
 Console.WriteLine();
