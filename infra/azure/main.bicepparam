@@ -1,0 +1,10 @@
+using 'main.bicep'
+
+param namePrefix = 'infer'
+param runtimeVersion = '10.0'
+param instanceMemoryMB = 2048
+param maximumInstanceCount = 100
+param alwaysReadyHttpInstances = 0
+param alwaysReadyBlobInstances = 0
+param warmupModels = ''
+param subscribeBlobEvents = false

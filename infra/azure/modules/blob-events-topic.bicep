@@ -1,0 +1,16 @@
+param name string
+param location string
+param tags object
+param storageAccountId string
+
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    source: storageAccountId
+    topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+}
+
+output name string = systemTopic.name

@@ -1,0 +1,150 @@
+param name string
+param planName string
+param location string
+param tags object
+
+@description('Resource id of the user-assigned identity the app runs as.')
+param identityId string
+
+@description('Client id of that identity: identity-based connections name it so the host picks the right one.')
+param identityClientId string
+
+param storageAccountName string
+param blobEndpoint string
+param queueEndpoint string
+param deploymentContainerUrl string
+param applicationInsightsConnectionString string
+
+@description('Prefix of the app settings the adapter reads for models and batch files.')
+param storageConnectionName string
+
+param warmupModelsSettingName string
+param warmupModels string
+
+@allowed([
+  '8.0'
+  '9.0'
+  '10.0'
+])
+param runtimeVersion string
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyHttpInstances int
+
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyBlobInstances int
+
+var alwaysReady = filter(
+  [
+    { name: 'http', instanceCount: alwaysReadyHttpInstances }
+    { name: 'blob', instanceCount: alwaysReadyBlobInstances }
+  ],
+  group => group.instanceCount > 0
+)
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [
+        // Host storage (leases, keys, blob-trigger receipts) through the identity, never a connection string.
+        { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
+        // The adapter's named connection: models, incoming, outgoing and failed containers.
+        { name: '${storageConnectionName}__serviceUri', value: blobEndpoint }
+        // The blob trigger writes poison messages to a queue of the same connection.
+        { name: '${storageConnectionName}__queueServiceUri', value: queueEndpoint }
+        { name: '${storageConnectionName}__credential', value: 'managedidentity' }
+        { name: '${storageConnectionName}__clientId', value: identityClientId }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+        { name: warmupModelsSettingName, value: warmupModels }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+        alwaysReady: alwaysReady
+      }
+      runtime: {
+        name: 'dotnet-isolated'
+        version: runtimeVersion
+      }
+    }
+  }
+}
+
+// Deployments go through Entra ID; the legacy publishing user/password stays off.
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+output id string = site.id
+output name string = site.name
+output defaultHostName string = site.properties.defaultHostName

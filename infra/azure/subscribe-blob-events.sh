@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Stage two of the Azure deployment: subscribe the ScoreBlob function to BlobCreated events of incoming/.
+# Run after the app's code is deployed. The webhook URL carries the host's blobs_extension system key, which
+# exists only once the Functions host has started with an Event Grid-source blob trigger; Event Grid also
+# validates the endpoint when the subscription is created, so the app must be running.
+#
+# Usage: ./subscribe-blob-events.sh <resource-group> [main.bicepparam]
+set -euo pipefail
+
+resource_group="${1:?usage: subscribe-blob-events.sh <resource-group> [params.bicepparam]}"
+params_file="${2:-main.bicepparam}"
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$script_dir"
+
+app_name="$(az deployment group show --resource-group "$resource_group" --name main \
+  --query properties.outputs.functionAppName.value --output tsv)"
+if [[ -z "$app_name" ]]; then
+  echo "No function app in the 'main' deployment of $resource_group: deploy main.bicep first." >&2
+  exit 1
+fi
+
+# The key appears a short while after the first start; wait for it rather than fail a fresh deployment.
+for attempt in $(seq 1 30); do
+  key="$(az functionapp keys list --resource-group "$resource_group" --name "$app_name" \
+    --query systemKeys.blobs_extension --output tsv 2>/dev/null || true)"
+  if [[ -n "$key" ]]; then
+    break
+  fi
+  echo "Waiting for the blobs_extension key of $app_name (attempt $attempt/30): is the code deployed?" >&2
+  sleep 10
+done
+if [[ -z "${key:-}" ]]; then
+  echo "The blobs_extension system key of $app_name does not exist: deploy the code (it registers ScoreBlob) and retry." >&2
+  exit 1
+fi
+
+# Same template, same parameters, plus the subscription; the key itself is read by listKeys inside the deployment.
+az deployment group create --resource-group "$resource_group" --name main \
+  --template-file main.bicep --parameters "$params_file" --parameters subscribeBlobEvents=true \
+  --query properties.outputs.blobEventsSubscribed.value --output tsv
