@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Azure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Azure.Batch;
+using Serverless.Functions.Azure.Storage;
+using Serverless.Inference;
+using Serverless.Inference.Batch;
+using Serverless.Inference.Hosting;
+
+namespace Serverless.Functions.Azure.Hosting;
+
+public static class AzureInferenceServiceCollectionExtensions
+{
+    /// <summary>
+    /// The storage account behind <see cref="AzureContract.StorageConnection"/>, resolved from the same settings the
+    /// blob trigger reads (connection string locally, service URI + managed identity in Azure).
+    /// </summary>
+    public static IServiceCollection AddInferenceStorage(this IServiceCollection services)
+    {
+        services.AddAzureClientsCore();
+        services.AddSingleton(provider => new InferenceStorage(StorageConnection.CreateBlobServiceClient(
+            provider.GetRequiredService<IConfiguration>(),
+            provider.GetRequiredService<AzureComponentFactory>(),
+            AzureContract.StorageConnection)));
+        return services;
+    }
+
+    /// <summary>
+    /// The process-wide model host over the <c>models</c> container and the Open Inference Protocol handler.
+    /// Singletons: every invocation an instance serves finds the sessions the first one loaded.
+    /// </summary>
+    public static IServiceCollection AddBlobInference(this IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = InferenceSettings.From(configuration);
+        services.AddSingleton(settings);
+        return services.AddInference(
+            provider => new BlobModelStore(provider.GetRequiredService<InferenceStorage>().Models),
+            host =>
+            {
+                host.RefreshInterval = settings.RefreshInterval;
+                if (settings.CacheDirectory is { } cache)
+                {
+                    host.CacheDirectory = cache;
+                }
+            });
+    }
+
+    /// <summary>The batch contract over the incoming/outgoing/failed containers, for <see cref="ScoreBlob"/>.</summary>
+    public static IServiceCollection AddBlobBatchScoring(this IServiceCollection services)
+    {
+        services.AddSingleton(provider => new BatchRunnerOptions { MaxAttempts = provider.GetRequiredService<InferenceSettings>().MaxAttempts });
+
+        // A store per invocation: it remembers the ETags that invocation read, and nothing else.
+        services.AddTransient(provider => new BatchJobRunner(
+            new BlobBatchStore(provider.GetRequiredService<InferenceStorage>().Service),
+            provider.GetRequiredService<ModelHost>(),
+            provider.GetRequiredService<BatchRunnerOptions>(),
+            provider.GetService<ILogger<BatchJobRunner>>()));
+        return services;
+    }
+
+    /// <summary>Loads the models named in <see cref="AzureContract.WarmupModelsSetting"/> at start-up, in the background.</summary>
+    public static IServiceCollection AddModelWarmup(this IServiceCollection services)
+    {
+        services.AddSingleton<ModelWarmup>();
+        services.AddHostedService(provider => provider.GetRequiredService<ModelWarmup>());
+        return services;
+    }
+}

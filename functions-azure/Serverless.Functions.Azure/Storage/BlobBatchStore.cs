@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using Serverless.Inference;
+using Serverless.Inference.Batch;
+using Serverless.Inference.Repository;
+
+namespace Serverless.Functions.Azure.Storage;
+
+/// <summary>
+/// The batch layout in one storage account: a key's first segment is the container (<c>incoming</c>,
+/// <c>outgoing</c>, <c>failed</c>), the rest is the blob name. Identity is the ETag. Reads stream and are pinned
+/// to the ETag last seen by <see cref="StatAsync"/>, so the bytes scored are the bytes the identity names.
+/// Create-only writes send <c>If-None-Match: *</c>, so two racing invocations publish one result.
+/// </summary>
+internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
+{
+    private readonly ConcurrentDictionary<string, ETag> _seen = new(StringComparer.Ordinal);
+
+    public string Description => service.Uri.ToString();
+
+    public async Task<BatchObject?> StatAsync(string key, CancellationToken cancellationToken)
+    {
+        var blob = BlobOf(key);
+        try
+        {
+            var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            _seen[key] = properties.ETag;
+            return new BatchObject(key, properties.ETag.ToString(), properties.ContentLength);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+        catch (RequestFailedException e)
+        {
+            throw new IOException($"{blob.Uri} cannot be read: {e.Status} {e.ErrorCode}", e);
+        }
+    }
+
+    public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
+    {
+        var options = new BlobOpenReadOptions(allowModifications: false)
+        {
+            Conditions = _seen.TryGetValue(key, out var etag) ? new BlobRequestConditions { IfMatch = etag } : null,
+        };
+        var blob = BlobOf(key);
+        try
+        {
+            return await blob.OpenReadAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e)
+        {
+            // 412: replaced since it was checked. The new content brings its own event; this attempt counts as failed.
+            throw new IOException($"{blob.Uri} cannot be read: {e.Status} {e.ErrorCode}", e);
+        }
+    }
+
+    public async Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken)
+    {
+        var blob = BlobOf(key);
+        var start = content.CanSeek ? content.Position : 0;
+        try
+        {
+            await WithContainerAsync(blob, async () =>
+            {
+                if (content.CanSeek)
+                {
+                    content.Position = start;
+                }
+
+                await blob.UploadAsync(content, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return false;
+        }
+    }
+
+    public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var blob = BlobOf(key);
+        await WithContainerAsync(blob, async () =>
+            await blob.UploadAsync(new BinaryData(content), overwrite: true, cancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<string> MoveAsync(string from, string to, CancellationToken cancellationToken)
+    {
+        var source = BlobOf(from);
+        var sourceConditions = _seen.TryGetValue(from, out var etag) ? new BlobRequestConditions { IfMatch = etag } : null;
+        var destination = to;
+        if (!await CopyCreateOnlyAsync(source, BlobOf(to), sourceConditions, cancellationToken).ConfigureAwait(false))
+        {
+            destination = $"{to}.{Guid.NewGuid():N}";
+            await CopyCreateOnlyAsync(source, BlobOf(destination), sourceConditions, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            // Only the content that was moved is deleted; a newer upload under the same name stays and brings its own event.
+            await source.DeleteIfExistsAsync(conditions: sourceConditions, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+        }
+
+        return destination;
+    }
+
+    private static async Task<bool> CopyCreateOnlyAsync(BlobClient source, BlobClient target, BlobRequestConditions? sourceConditions, CancellationToken cancellationToken)
+    {
+        var options = new BlobCopyFromUriOptions
+        {
+            SourceConditions = sourceConditions,
+            DestinationConditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+        };
+        try
+        {
+            await WithContainerAsync(target, async () =>
+            {
+                var copy = await target.StartCopyFromUriAsync(source.Uri, options, cancellationToken).ConfigureAwait(false);
+                await copy.WaitForCompletionAsync(cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412 && e.ErrorCode is "BlobAlreadyExists" or "ConditionNotMet" or "TargetConditionNotMet")
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// outgoing/ and failed/ are provisioned by the templates; a write that finds its container missing (a fresh
+    /// local account) creates it and tries once more, so the usual path costs no extra request.
+    /// </summary>
+    private static async Task WithContainerAsync(BlobClient blob, Func<Task> write, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await write().ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
+        {
+            await blob.GetParentBlobContainerClient().CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await write().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Keys come from the batch layout, but are checked again: every segment passes the name rule.</summary>
+    private BlobClient BlobOf(string key)
+    {
+        var segments = key.Split('/');
+        if (segments is not [BatchKey.Incoming or BatchKey.Outgoing or BatchKey.Failed, _, ..] || segments.Any(segment => !ModelNames.IsValidFileName(segment)))
+        {
+            throw new InferenceException(InferenceErrorKind.BadRequest, $"'{ModelNames.Printable(key)}' is not a valid batch key");
+        }
+
+        return service.GetBlobContainerClient(segments[0]).GetBlobClient(string.Join('/', segments[1..]));
+    }
+}

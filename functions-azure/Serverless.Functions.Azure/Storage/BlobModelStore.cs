@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Serverless.Inference;
+using Serverless.Inference.Repository;
+
+namespace Serverless.Functions.Azure.Storage;
+
+/// <summary>
+/// The model repository in a Blob container: <c>&lt;name&gt;/model.json</c> and <c>&lt;name&gt;/&lt;version&gt;/model.onnx</c>.
+/// A file's identity is its ETag, so a replaced blob is a new identity and the model host reloads it after its
+/// refresh interval. Downloads are pinned to the ETag last seen by <see cref="StatAsync"/>: a blob replaced between
+/// the check and the download fails that load (the host keeps serving what it has) instead of caching new bytes
+/// under the old identity.
+/// </summary>
+internal sealed class BlobModelStore(BlobContainerClient container) : IModelStore
+{
+    private readonly ConcurrentDictionary<string, ETag> _seen = new(StringComparer.Ordinal);
+
+    public string Description => container.Uri.ToString();
+
+    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        try
+        {
+            await foreach (var item in container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).ConfigureAwait(false))
+            {
+                var name = item.IsPrefix ? item.Prefix.TrimEnd('/') : null;
+                if (ModelNames.IsValid(name) && await StatAsync(ModelFilePath.Manifest(name), cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    names.Add(name);
+                }
+            }
+        }
+        catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} does not exist", e);
+        }
+        catch (RequestFailedException e)
+        {
+            throw BlobErrors.Unavailable($"the model container {Description} cannot be listed", e);
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
+    public async Task<IReadOnlyList<string>> ListVersionsAsync(string model, CancellationToken cancellationToken)
+    {
+        var prefix = ModelNames.Require(model, "model name") + "/";
+        var versions = new List<string>();
+        try
+        {
+            await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
+            {
+                // Only <model>/<version>/model.onnx counts; deeper or odd names are ignored, never turned into paths.
+                var segments = blob.Name[prefix.Length..].Split('/');
+                if (segments is [var version, ModelFilePath.ModelFileName] && ModelNames.IsValid(version))
+                {
+                    versions.Add(version);
+                }
+            }
+        }
+        catch (RequestFailedException e) when (!BlobErrors.IsContainerMissing(e))
+        {
+            throw BlobErrors.Unavailable($"the versions of '{model}' in {Description} cannot be listed", e);
+        }
+        catch (RequestFailedException)
+        {
+            return [];
+        }
+
+        return versions;
+    }
+
+    public async Task<StoredFile?> StatAsync(ModelFilePath path, CancellationToken cancellationToken)
+    {
+        var name = path.ToString();
+        try
+        {
+            var properties = (await container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            _seen[name] = properties.ETag;
+            return new StoredFile(path, properties.ETag.ToString(), properties.ContentLength);
+        }
+        catch (RequestFailedException e) when (BlobErrors.IsBlobMissing(e))
+        {
+            if (path.FileName == ModelFilePath.ManifestFileName && await IsEmptyAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} holds no models");
+            }
+
+            return null;
+        }
+        catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} does not exist", e);
+        }
+        catch (RequestFailedException e)
+        {
+            throw BlobErrors.Unavailable($"{name} in {Description} cannot be read", e);
+        }
+    }
+
+    public async Task<Stream> OpenReadAsync(ModelFilePath path, CancellationToken cancellationToken)
+    {
+        var name = path.ToString();
+        var options = new BlobOpenReadOptions(allowModifications: false)
+        {
+            Conditions = _seen.TryGetValue(name, out var etag) ? new BlobRequestConditions { IfMatch = etag } : null,
+        };
+        try
+        {
+            return await container.GetBlobClient(name).OpenReadAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"{name} in {Description} changed while it was being loaded; the next request loads the new content", e);
+        }
+        catch (RequestFailedException e)
+        {
+            throw BlobErrors.Unavailable($"{name} in {Description} cannot be read", e);
+        }
+    }
+
+    /// <summary>Only asked after a manifest was not found, to tell "no such model" (404) from "no models at all" (503).</summary>
+    private async Task<bool> IsEmptyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var page in container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).AsPages(pageSizeHint: 1).ConfigureAwait(false))
+            {
+                return page.Values.Count == 0;
+            }
+
+            return true;
+        }
+        catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} does not exist", e);
+        }
+        catch (RequestFailedException e)
+        {
+            throw BlobErrors.Unavailable($"the model container {Description} cannot be listed", e);
+        }
+    }
+}
