@@ -1,0 +1,92 @@
+using Amazon.CDK;
+using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.S3;
+using Amazon.CDK.AWS.SQS;
+using Constructs;
+using Serverless.Functions.Aws;
+
+namespace Serverless.Infra.Aws.Constructs;
+
+/// <summary>The one bucket: models/, incoming/, outgoing/, failed/. Private, encrypted, TLS only, versioned.</summary>
+internal sealed class InferenceBucket : Construct
+{
+    public InferenceBucket(Construct scope, string id) : base(scope, id)
+    {
+        Bucket = new Bucket(this, "Bucket", new BucketProps
+        {
+            BlockPublicAccess = BlockPublicAccess.BLOCK_ALL,
+            ObjectOwnership = ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            Encryption = BucketEncryption.S3_MANAGED,
+            EnforceSSL = true,
+            Versioned = true,
+            // Models and results are the user's data: a stack deletion leaves the bucket behind.
+            RemovalPolicy = RemovalPolicy.RETAIN,
+            LifecycleRules =
+            [
+                new LifecycleRule
+                {
+                    Id = "expire-old-versions",
+                    NoncurrentVersionExpiration = Duration.Days(30),
+                    AbortIncompleteMultipartUploadAfter = Duration.Days(7),
+                },
+            ],
+        });
+    }
+
+    public Bucket Bucket { get; }
+
+    /// <summary>
+    /// New objects under incoming/ only, so results under outgoing/ never trigger again. Declared on the bucket
+    /// itself rather than through AddEventNotification: that helper deploys a python3.11 custom-resource Lambda
+    /// in this CDK version, a runtime AWS no longer lets you create (cfn-lint E2533).
+    /// </summary>
+    public void NotifyIncoming(Queue queue)
+    {
+        var stack = Stack.Of(this);
+        queue.AddToResourcePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "AllowS3ObjectCreatedFromThisAccount",
+            Principals = [new ServicePrincipal("s3.amazonaws.com")],
+            Actions = ["sqs:SendMessage"],
+            Resources = [queue.QueueArn],
+            // aws:SourceAccount rather than the bucket's ARN: the bucket depends on this policy, so naming it here would be a cycle.
+            Conditions = new Dictionary<string, object>
+            {
+                ["StringEquals"] = new Dictionary<string, object> { ["aws:SourceAccount"] = stack.Account },
+            },
+        }));
+
+        var bucket = (CfnBucket)Bucket.Node.DefaultChild!;
+        bucket.NotificationConfiguration = new CfnBucket.NotificationConfigurationProperty
+        {
+            QueueConfigurations = new object[]
+            {
+                new CfnBucket.QueueConfigurationProperty
+                {
+                    Event = "s3:ObjectCreated:*",
+                    Queue = queue.QueueArn,
+                    Filter = new CfnBucket.NotificationFilterProperty
+                    {
+                        S3Key = new CfnBucket.S3KeyFilterProperty
+                        {
+                            Rules = new object[] { new CfnBucket.FilterRuleProperty { Name = "prefix", Value = LambdaContract.IncomingPrefix } },
+                        },
+                    },
+                },
+            },
+        };
+
+        // S3 checks that it may publish when the configuration is written: the queue policy must exist first.
+        bucket.Node.AddDependency(queue.Node.FindChild("Policy"));
+    }
+
+    /// <summary>Least privilege for the scorer: read models and inputs, write results and failures, move failed inputs away.</summary>
+    public void GrantScoring(IGrantable scorer)
+    {
+        Bucket.GrantRead(scorer, LambdaContract.ModelsPrefix + "*");
+        Bucket.GrantRead(scorer, LambdaContract.IncomingPrefix + "*");
+        Bucket.GrantPut(scorer, LambdaContract.OutgoingPrefix + "*");
+        Bucket.GrantPut(scorer, LambdaContract.FailedPrefix + "*");
+        Bucket.GrantDelete(scorer, LambdaContract.IncomingPrefix + "*");
+    }
+}
