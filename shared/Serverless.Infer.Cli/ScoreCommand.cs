@@ -31,7 +31,9 @@ internal static class ScoreCommand
         try
         {
             using var model = await host.AcquireAsync(settings.Model, settings.Version, cancellationToken);
-            var scorer = new BatchScorer(model, new BatchOptions { MicroBatchSize = settings.MicroBatchSize });
+            // Keys in <input>_key columns are paths relative to the input file's folder.
+            var attachments = new StoreAttachments(new LocalFolderBatchStore(settings.Input.DirectoryName!), StoreAttachments.DefaultMaxBytes);
+            var scorer = new BatchScorer(model, new BatchOptions { MicroBatchSize = settings.MicroBatchSize, Attachments = attachments });
             var summary = await ScoreWithProgressAsync(scorer, settings.Input, output, chosen, cancellationToken);
             await File.WriteAllBytesAsync(Path.ChangeExtension(output, ".summary.json"), (summary with { Output = output }).ToJson(), cancellationToken);
             Show(summary with { Output = output });

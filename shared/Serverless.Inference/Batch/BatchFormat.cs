@@ -23,11 +23,17 @@ public static class BatchFormats
     public static string Extension(this BatchFormat format) => format == BatchFormat.Csv ? "csv" : "jsonl";
 }
 
-public sealed class BatchOptions
+public sealed record BatchOptions
 {
     /// <summary>A longer record becomes a row error and is skipped without being held in memory.</summary>
     public int MaxRecordBytes { get; set; } = 1 << 20;
 
     /// <summary>Rows per run; null takes the model's max_batch_size (1 for a model that does not batch).</summary>
     public int? MicroBatchSize { get; set; }
+
+    /// <summary>Where keys in <c>&lt;input&gt;_key</c> columns are read from; without it such a column is a row error.</summary>
+    public IBatchAttachments? Attachments { get; set; }
+
+    /// <summary>A micro-batch is run early once the attachments its rows hold reach this many bytes.</summary>
+    public long MaxAttachmentBytesPerBatch { get; set; } = 64L << 20;
 }

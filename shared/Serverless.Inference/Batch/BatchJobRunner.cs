@@ -99,7 +99,8 @@ public sealed class BatchJobRunner
             return new BatchOutcome(BatchOutcomeKind.AlreadyScored, input.Key, resultsKey);
         }
 
-        var scorer = new BatchScorer(model, _options.Scoring);
+        // Keys in <input>_key columns name objects in this same store.
+        var scorer = new BatchScorer(model, _options.Scoring with { Attachments = _options.Scoring.Attachments ?? new StoreAttachments(_store, StoreAttachments.DefaultMaxBytes) });
         var temporary = Path.Combine(_options.WorkDirectory, $"batch-{Guid.NewGuid():N}.{format.Extension()}");
         await using var results = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
         BatchSummary summary;

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Protocol;
+using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
 using Serverless.Inference.Telemetry;
 
@@ -60,7 +62,7 @@ public sealed class BatchScorer
 
             while (await records.ReadAsync(cancellationToken).ConfigureAwait(false) is { } record)
             {
-                run.Add(record);
+                await run.AddAsync(record, cancellationToken).ConfigureAwait(false);
                 if (run.ShouldFlush)
                 {
                     await run.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -123,6 +125,7 @@ public sealed class BatchScorer
         private readonly PooledBufferWriter _written = new(1 << 16);
         private readonly PooledBufferWriter _records = new(1 << 16);
         private readonly List<Pending> _pending = [];
+        private long _attachmentBytes;
 
         public Run(BatchScorer scorer, IReadOnlyList<BatchColumn>? columns, string? columnProblem, BatchFormat format, Stream output)
         {
@@ -151,7 +154,10 @@ public sealed class BatchScorer
         public TimeSpan ModelTime { get; private set; }
 
         // Error rows wait in line too, so a file full of errors still flushes in bounded memory.
-        public bool ShouldFlush => (_batch?.IsFull ?? false) || _pending.Count >= 4 * _scorer.MicroBatchSize + 64;
+        public bool ShouldFlush =>
+            (_batch?.IsFull ?? false)
+            || _pending.Count >= 4 * _scorer.MicroBatchSize + 64
+            || _attachmentBytes >= _scorer._options.MaxAttachmentBytesPerBatch;
 
         private RowFormat Format => _format!;
 
@@ -178,7 +184,7 @@ public sealed class BatchScorer
             return true;
         }
 
-        public void Add(InputRecord record)
+        public async Task AddAsync(InputRecord record, CancellationToken cancellationToken)
         {
             var offset = _records.WrittenCount;
             _records.Write(record.Bytes.Span);
@@ -187,6 +193,7 @@ public sealed class BatchScorer
             {
                 try
                 {
+                    _batch?.BeginRow();
                     var kind = Format.Parse(record.Bytes.Span, record.Line, _batch);
                     if (kind == RowKind.Blank)
                     {
@@ -194,6 +201,10 @@ public sealed class BatchScorer
                     }
 
                     pending = pending with { Kind = kind, Slot = kind == RowKind.Row ? _batch!.Count - 1 : -1 };
+                    if (kind == RowKind.Row && _batch!.Keys.Count > 0)
+                    {
+                        pending = await ReadAttachmentsAsync(pending, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (InferenceException e)
                 {
@@ -207,6 +218,44 @@ public sealed class BatchScorer
 
             RowsIn++;
             _pending.Add(pending);
+        }
+
+        /// <summary>Replaces the keys in the row just committed by the objects they name; on failure the row leaves the batch with the error.</summary>
+        private async Task<Pending> ReadAttachmentsAsync(Pending pending, CancellationToken cancellationToken)
+        {
+            var batch = _batch!;
+            try
+            {
+                var attachments = _scorer._options.Attachments
+                    ?? throw InferenceException.BadRequest("this file's rows name objects by key, but nothing to read them from was configured");
+                foreach (var (column, element) in batch.Keys)
+                {
+                    var strings = batch.Strings(column)!;
+                    var key = Encoding.UTF8.GetString(strings[element]);
+                    var name = batch.Columns[column].Spec.Name + MicroBatch.KeySuffix;
+                    try
+                    {
+                        strings[element] = await attachments.ReadAsync(key, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+                    {
+                        throw InferenceException.BadRequest($"{name}: {e.Message}");
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        throw InferenceException.BadRequest($"{name}: '{ModelNames.Printable(key)}' could not be read: {e.Message}");
+                    }
+
+                    _attachmentBytes += strings[element].Length;
+                }
+
+                return pending;
+            }
+            catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+            {
+                batch.Uncommit();
+                return pending with { Slot = -1, Error = e.Message };
+            }
         }
 
         public async Task FlushAsync(CancellationToken cancellationToken)
@@ -229,6 +278,7 @@ public sealed class BatchScorer
                 outputs?.Dispose();
                 _batch?.Clear();
                 _pending.Clear();
+                _attachmentBytes = 0;
                 _records.Clear();
             }
 

@@ -10,6 +10,7 @@ namespace Serverless.Inference.Batch;
 /// <summary>
 /// CSV with a header. An input of one value per row reads the column of its own name; a wider input
 /// reads the columns its manifest entry lists (<c>"columns"</c>) or <c>name[0]</c>, <c>name[1]</c>, ....
+/// A BYTES input of one value per row may instead come from a column <c>name_key</c>: a key in the file's store.
 /// Results are the input record with the prediction columns and an <c>error</c> column appended.
 /// </summary>
 internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnlyList<TensorSpec> outputs) : RowFormat(columns, outputs)
@@ -17,6 +18,7 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
     private readonly List<(int Start, int Length, bool Quoted)> _fields = [];
     private readonly byte[] _scratch = new byte[256];
     private int[][] _sources = [];
+    private bool[] _byKey = [];
     private int _headerFields;
 
     public override bool HasHeader => true;
@@ -36,7 +38,9 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
         }
 
         _headerFields = names.Count;
-        _sources = [.. Columns.Select(column => MapColumn(column, names))];
+        var mapped = Columns.Select(column => MapColumn(column, names)).ToList();
+        _sources = [.. mapped.Select(m => m.Sources)];
+        _byKey = [.. mapped.Select(m => m.ByKey)];
 
         output.Write(record);
         foreach (var name in OutputColumnNames())
@@ -77,6 +81,10 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
                 if (column.Spec.DataType == TensorDataType.Bytes)
                 {
                     batch.Strings(c)![offset + j] = field.ToArray();
+                    if (_byKey[c])
+                    {
+                        batch.MarkKey(c, offset + j);
+                    }
                 }
                 else
                 {
@@ -155,9 +163,15 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
         }
     }
 
-    private static int[] MapColumn(BatchColumn column, List<string> header)
+    private static (int[] Sources, bool ByKey) MapColumn(BatchColumn column, List<string> header)
     {
         var name = column.Spec.Name;
+        if (column.Spec.DataType == TensorDataType.Bytes && column.RowElements == 1 && column.CsvColumns is not { Count: > 0 }
+            && !header.Contains(name) && header.IndexOf(name + MicroBatch.KeySuffix) is >= 0 and var keyColumn)
+        {
+            return ([keyColumn], true);
+        }
+
         IReadOnlyList<string> wanted = column.CsvColumns is { Count: > 0 } listed
             ? listed
             : column.RowElements == 1 ? [name] : [.. Enumerable.Range(0, column.RowElements).Select(i => $"{name}[{i}]")];
@@ -168,7 +182,7 @@ internal sealed class CsvRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnly
 
         var missing = wanted.Where(w => !header.Contains(w)).ToList();
         return missing.Count == 0
-            ? [.. wanted.Select(w => header.IndexOf(w))]
+            ? ([.. wanted.Select(w => header.IndexOf(w))], false)
             : throw InferenceException.BadRequest(
                 $"the CSV header has no column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} for input '{name}' (header: {string.Join(", ", header)})");
     }

@@ -9,6 +9,7 @@ namespace Serverless.Inference.Batch;
 /// JSON lines: each line an OIP inference request (it has "inputs"), a record object mapping input names
 /// to values, or, for a single-input model, the value itself as an array. Results are one line per input
 /// line: <c>{"line":n,"outputs":{...}}</c>, <c>{"line":n,"response":{...}}</c> or <c>{"line":n,"error":"..."}</c>.
+/// In a record, a BYTES input of one value per row may instead be given as <c>"name_key"</c>: a key in the file's store.
 /// </summary>
 internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOnlyList<TensorSpec> outputs, string? noRowsReason)
     : RowFormat(columns, outputs)
@@ -66,7 +67,7 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
             Array.Clear(_filled);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var column = IndexOf(ref reader);
+                var (column, byKey) = IndexOf(ref reader);
                 reader.Read();
                 if (column < 0)
                 {
@@ -74,8 +75,17 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
                     continue;
                 }
 
+                if (_filled[column])
+                {
+                    throw InferenceException.BadRequest($"input '{Columns[column].Spec.Name}' is given twice");
+                }
+
                 ReadValue(ref reader, column, batch);
                 _filled[column] = true;
+                if (byKey)
+                {
+                    batch.MarkKey(column, batch.SlotOffset(column));
+                }
             }
 
             var missing = Columns.Where((_, i) => !_filled[i]).Select(c => c.Spec.Name).ToList();
@@ -168,17 +178,23 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
         return false;
     }
 
-    private int IndexOf(ref Utf8JsonReader reader)
+    private (int Column, bool ByKey) IndexOf(ref Utf8JsonReader reader)
     {
         for (var i = 0; i < Columns.Count; i++)
         {
-            if (reader.ValueTextEquals(Columns[i].Spec.Name))
+            var column = Columns[i];
+            if (reader.ValueTextEquals(column.Spec.Name))
             {
-                return i;
+                return (i, false);
+            }
+
+            if (column.Spec.DataType == TensorDataType.Bytes && column.RowElements == 1 && reader.ValueTextEquals(column.Spec.Name + MicroBatch.KeySuffix))
+            {
+                return (i, true);
             }
         }
 
-        return -1;
+        return (-1, false);
     }
 
     private void ReadValue(ref Utf8JsonReader reader, int column, MicroBatch batch)

@@ -106,7 +106,7 @@ public sealed class LocalFolderBatchStore : IBatchStore
     private string PathOf(string key)
     {
         var segments = key.Split('/');
-        if (segments.Length < 2 || segments.Any(segment => !ModelNames.IsValidFileName(segment)))
+        if (segments.Any(segment => !ModelNames.IsValidFileName(segment)))
         {
             throw new InferenceException(InferenceErrorKind.BadRequest, $"'{ModelNames.Printable(key)}' is not a valid batch key");
         }

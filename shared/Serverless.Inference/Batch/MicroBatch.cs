@@ -29,9 +29,13 @@ internal sealed record BatchColumn(TensorSpec Spec, long[] RowShape, int RowElem
 /// </summary>
 internal sealed class MicroBatch
 {
+    /// <summary>A row field named after a BYTES input plus this suffix holds a key naming the value, not the value.</summary>
+    public const string KeySuffix = "_key";
+
     private readonly byte[]?[] _numbers;
     private readonly byte[][]?[] _strings;
     private readonly long[] _lines;
+    private readonly List<(int Column, int Element)> _keys = [];
 
     public MicroBatch(IReadOnlyList<BatchColumn> columns, int capacity)
     {
@@ -59,7 +63,18 @@ internal sealed class MicroBatch
 
     public int SlotOffset(int column) => Count * Columns[column].RowElements;
 
+    /// <summary>The elements of the row last parsed that hold attachment keys, not values (see <see cref="IBatchAttachments"/>).</summary>
+    public IReadOnlyList<(int Column, int Element)> Keys => _keys;
+
+    /// <summary>Starts a row: forgets the keys of the one before.</summary>
+    public void BeginRow() => _keys.Clear();
+
+    public void MarkKey(int column, int element) => _keys.Add((column, element));
+
     public void Commit(long line) => _lines[Count++] = line;
+
+    /// <summary>Takes back the last committed row, whose attachments could not be read.</summary>
+    public void Uncommit() => Count--;
 
     public void Clear() => Count = 0;
 

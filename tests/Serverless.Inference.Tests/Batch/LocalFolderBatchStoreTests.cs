@@ -100,7 +100,7 @@ public sealed class LocalFolderBatchStoreTests : IDisposable
     }
 
     [Theory]
-    [InlineData("x.csv")]
+    [InlineData("")]
     [InlineData("../x.csv")]
     [InlineData("incoming/../../x.csv")]
     [InlineData("incoming/m/a b.csv")]

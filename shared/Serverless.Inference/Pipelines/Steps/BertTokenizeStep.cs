@@ -13,8 +13,9 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// tensors: input ids ([CLS] word pieces [SEP], then [PAD]), the attention mask (1 on tokens, 0 on padding) and
 /// token type ids (all 0: one sequence per text).
 /// <para>
-/// An empty (or whitespace-only) text is allowed and encodes as [CLS] [SEP], as BERT tokenizers do. A text that is
-/// not valid UTF-8 is the caller's mistake (400, naming the element). A text longer than <see cref="MaxLength"/>
+/// An empty (or whitespace-only) text is refused (400, naming the element): BERT tokenizers would encode it as
+/// [CLS] [SEP], whose embedding or label means nothing, and a caller who sends one has lost their text. A text that
+/// is not valid UTF-8 is the caller's mistake too. A text longer than <see cref="MaxLength"/>
 /// tokens is cut to its first word pieces and still ends with [SEP]; the response then carries the parameter
 /// <c>truncated_texts</c>: how many of the request's texts were cut.
 /// </para>
@@ -214,6 +215,11 @@ public sealed record BertTokenizeStep(
             }
 
             var text = Encoding.UTF8.GetString(bytes);
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw InferenceException.BadRequest($"input '{input.Name}' element {row} is empty: there is no text to encode");
+            }
+
             return step.Lowercase ? BertAccents.Strip(text) : text;
         }
     }

@@ -77,27 +77,26 @@ public sealed class BertTokenizeStepTests
     [Theory]
     [InlineData("")]
     [InlineData("   \t\n")]
-    public void Apply_EmptyOrBlankText_GivesClsSep(string text)
+    public void Apply_EmptyOrBlankText_400NamingTheElement(string text)
     {
-        // Allowed, as in BERT tokenizers and sentence-transformers: the text is just [CLS] [SEP].
-        var run = Apply(_tokenizer, text);
+        // Refused, not encoded as a bare [CLS] [SEP]: its embedding would mean nothing.
+        var error = Assert.Throws<InferenceException>(() => Apply(_tokenizer, "hello", text));
 
-        Assert.Equal([101L, 102], Row(run, "input_ids", 0));
-        Assert.Equal([1L, 1], Row(run, "attention_mask", 0));
-        Assert.Null(Parameter(run, BertTokenizeStep.TruncatedParameter));
+        Assert.Equal(InferenceErrorKind.BadRequest, error.Kind);
+        Assert.Equal("input 'text' element 1 is empty: there is no text to encode", error.Message);
     }
 
     [Fact]
     public void Apply_Batch_PadsToTheLongestTextWithMaskZero()
     {
-        var run = Apply(_tokenizer, "hello", "This is an example sentence", "");
+        var run = Apply(_tokenizer, "hello", "This is an example sentence", "hi");
 
         Assert.Equal([3L, 7], run.Get("input_ids").Shape);
         Assert.Equal([101L, 7592, 102, 0, 0, 0, 0], Row(run, "input_ids", 0));
         Assert.Equal([1L, 1, 1, 0, 0, 0, 0], Row(run, "attention_mask", 0));
         Assert.Equal([101L, 2023, 2003, 2019, 2742, 6251, 102], Row(run, "input_ids", 1));
         Assert.Equal([1L, 1, 1, 1, 1, 1, 1], Row(run, "attention_mask", 1));
-        Assert.Equal([101L, 102, 0, 0, 0, 0, 0], Row(run, "input_ids", 2));
+        Assert.Equal([101L, 7632, 102, 0, 0, 0, 0], Row(run, "input_ids", 2));
         foreach (var name in new[] { "input_ids", "attention_mask", "token_type_ids" })
         {
             Assert.Equal(TensorDataType.Int64, run.Get(name).DataType);
