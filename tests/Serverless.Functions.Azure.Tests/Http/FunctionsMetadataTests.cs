@@ -1,0 +1,63 @@
+using System.Text.Json;
+
+namespace Serverless.Functions.Azure.Tests.Http;
+
+/// <summary>
+/// The SDK-generated functions.metadata is what the Functions host reads to register triggers: routes, methods,
+/// auth levels and the blob trigger's Event Grid source are asserted there, not on attributes.
+/// </summary>
+public sealed class FunctionsMetadataTests
+{
+    private static readonly Lazy<JsonElement[]> Functions = new(() =>
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "app", "functions.metadata");
+        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+        return [.. document.RootElement.EnumerateArray().Select(f => f.Clone())];
+    });
+
+    [Fact]
+    public void Metadata_ListsExactlyTheAppsFunctions()
+    {
+        Assert.Equal(["HealthLive", "HealthReady", "OpenInference", AzureContract.ScoreBlobFunction], Functions.Value.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(Functions.Value, f => Assert.Equal("dotnet-isolated", f.GetProperty("language").GetString()));
+        Assert.All(Functions.Value, f => Assert.Equal("Serverless.Functions.Azure.dll", f.GetProperty("scriptFile").GetString()));
+    }
+
+    [Theory]
+    [InlineData("HealthLive", "health/live", "Anonymous", new[] { "get" })]
+    [InlineData("HealthReady", "health/ready", "Anonymous", new[] { "get" })]
+    [InlineData("OpenInference", "{*path}", "Function", new[] { "get", "post" })]
+    public void Metadata_HttpTrigger_RouteMethodsAndAuthLevel(string function, string route, string authLevel, string[] methods)
+    {
+        var trigger = Assert.Single(Binding(function), b => b.GetProperty("type").GetString() == "httpTrigger");
+
+        Assert.Equal(route, trigger.GetProperty("route").GetString());
+        Assert.Equal(authLevel, trigger.GetProperty("authLevel").GetString());
+        Assert.Equal(methods, trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+    }
+
+    [Fact]
+    public void Metadata_ScoreBlob_EventGridBlobTriggerOnIncomingWithTheNamedConnection()
+    {
+        var trigger = Assert.Single(Binding(AzureContract.ScoreBlobFunction));
+
+        Assert.Equal("blobTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal("In", trigger.GetProperty("direction").GetString());
+        Assert.Equal($"{AzureContract.IncomingContainer}/{{name}}", trigger.GetProperty("path").GetString());
+        Assert.Equal(AzureContract.StorageConnection, trigger.GetProperty("connection").GetString());
+        Assert.Equal("EventGrid", trigger.GetProperty("source").GetString());
+        Assert.Equal("True", trigger.GetProperty("properties").GetProperty("supportsDeferredBinding").GetString());
+    }
+
+    [Fact]
+    public void HostJson_RoutePrefixIsTheContractsPrefix()
+    {
+        using var host = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "host.json")));
+
+        Assert.Equal(AzureContract.RoutePrefix, host.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+        Assert.Equal("2.0", host.RootElement.GetProperty("version").GetString());
+    }
+
+    private static JsonElement[] Binding(string function) =>
+        [.. Functions.Value.Single(f => f.GetProperty("name").GetString() == function).GetProperty("bindings").EnumerateArray()];
+}

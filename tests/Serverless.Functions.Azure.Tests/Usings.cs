@@ -1,0 +1,1 @@
+global using Serverless.Functions.Azure.Tests.Support;
