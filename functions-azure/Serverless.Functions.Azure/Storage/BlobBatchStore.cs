@@ -60,7 +60,7 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
 
     public async Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken)
     {
-        var blob = BlobOf(key);
+        var blob = BlobOf(key, write: true);
         var start = content.CanSeek ? content.Position : 0;
         try
         {
@@ -83,7 +83,7 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
 
     public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        var blob = BlobOf(key);
+        var blob = BlobOf(key, write: true);
         await WithContainerAsync(blob, async () =>
             await blob.UploadAsync(new BinaryData(content), overwrite: true, cancellationToken).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
@@ -91,13 +91,13 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
 
     public async Task<string> MoveAsync(string from, string to, CancellationToken cancellationToken)
     {
-        var source = BlobOf(from);
+        var source = BlobOf(from, write: true);
         var sourceConditions = _seen.TryGetValue(from, out var etag) ? new BlobRequestConditions { IfMatch = etag } : null;
         var destination = to;
-        if (!await CopyCreateOnlyAsync(source, BlobOf(to), sourceConditions, cancellationToken).ConfigureAwait(false))
+        if (!await CopyCreateOnlyAsync(source, BlobOf(to, write: true), sourceConditions, cancellationToken).ConfigureAwait(false))
         {
             destination = $"{to}.{Guid.NewGuid():N}";
-            await CopyCreateOnlyAsync(source, BlobOf(destination), sourceConditions, cancellationToken).ConfigureAwait(false);
+            await CopyCreateOnlyAsync(source, BlobOf(destination, write: true), sourceConditions, cancellationToken).ConfigureAwait(false);
         }
 
         try
@@ -151,15 +151,30 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
         }
     }
 
-    /// <summary>Keys come from the batch layout, but are checked again: every segment passes the name rule.</summary>
-    private BlobClient BlobOf(string key)
+    /// <summary>
+    /// Keys are checked again, segment by segment. Writes go only to the batch layout's containers; reads may also
+    /// name another container, for attachments a row refers to (<c>image_key</c>), which must not sit under
+    /// <c>incoming/</c> or their upload would trigger a batch run.
+    /// </summary>
+    private BlobClient BlobOf(string key, bool write = false)
     {
         var segments = key.Split('/');
-        if (segments is not [BatchKey.Incoming or BatchKey.Outgoing or BatchKey.Failed, _, ..] || segments.Any(segment => !ModelNames.IsValidFileName(segment)))
+        var container = segments[0];
+        var allowed = write
+            ? container is BatchKey.Incoming or BatchKey.Outgoing or BatchKey.Failed
+            : IsContainerName(container);
+        if (!allowed || segments.Length < 2 || segments.Any(segment => !ModelNames.IsValidFileName(segment)))
         {
             throw new InferenceException(InferenceErrorKind.BadRequest, $"'{ModelNames.Printable(key)}' is not a valid batch key");
         }
 
-        return service.GetBlobContainerClient(segments[0]).GetBlobClient(string.Join('/', segments[1..]));
+        return service.GetBlobContainerClient(container).GetBlobClient(string.Join('/', segments[1..]));
     }
+
+    /// <summary>Blob Storage's rule: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.</summary>
+    private static bool IsContainerName(string name) =>
+        name.Length is >= 3 and <= 63
+        && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+        && name[0] != '-' && name[^1] != '-'
+        && !name.Contains("--", StringComparison.Ordinal);
 }

@@ -16,6 +16,7 @@ public sealed class Azurite : IAsyncLifetime
     private const string DevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly string _workDirectory = Directory.CreateTempSubdirectory("azurite-").FullName;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
     private Process? _process;
 
     public int Port { get; private set; }
@@ -44,14 +45,14 @@ public sealed class Azurite : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { main, "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--inMemoryPersistence", "--silent", "--location", _workDirectory })
+        foreach (var argument in new[] { main, "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--inMemoryPersistence", "--silent" })
         {
             start.ArgumentList.Add(argument);
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, e) => Remember(e.Data);
+        _process.ErrorDataReceived += (_, e) => Remember(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await WaitUntilReadyAsync().ConfigureAwait(false);
@@ -87,11 +88,19 @@ public sealed class Azurite : IAsyncLifetime
             {
                 if (_process!.HasExited)
                 {
-                    throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode} before it was ready", e);
+                    throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode} before it was ready: {string.Join('\n', _output)}", e);
                 }
 
                 await Task.Delay(200).ConfigureAwait(false);
             }
+        }
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is not null && _output.Count < 50)
+        {
+            _output.Enqueue(line);
         }
     }
 
