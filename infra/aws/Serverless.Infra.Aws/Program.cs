@@ -2,9 +2,20 @@ using Amazon.CDK;
 using Serverless.Infra.Aws;
 
 var app = new App();
-var settings = InferenceStackSettings.FromContext(key => app.Node.TryGetContext(key)?.ToString());
-new InferenceStack(app, "ServerlessInference", settings, new StackProps
+try
 {
-    Description = "Serverless ONNX inference: Lambda (provided.al2023) behind an HTTP API, batch scoring of S3 drops through SQS.",
-});
+    var settings = InferenceStackSettings.FromContext(key => app.Node.TryGetContext(key)?.ToString());
+    new InferenceStack(app, "ServerlessInference", settings, new StackProps
+    {
+        Description = "Serverless ONNX inference: Lambda (provided.al2023) behind an HTTP API, batch scoring of S3 drops through SQS.",
+    });
+}
+catch (ArgumentException invalid)
+{
+    // A wrong setting is the user's input: one clear line, not a stack trace.
+    await Console.Error.WriteLineAsync($"Invalid deployment setting: {invalid.Message}");
+    return 1;
+}
+
 app.Synth();
+return 0;

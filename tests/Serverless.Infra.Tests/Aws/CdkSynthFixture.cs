@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+using Amazon.CDK;
+using Amazon.CDK.Assertions;
+using Serverless.Infra.Aws;
+using Serverless.Infra.Tests.Support;
+
+namespace Serverless.Infra.Tests.Aws;
+
+/// <summary>
+/// Synthesizes the stack in-process once per test run (jsii starts node; ~15 s): the defaults, and a variant
+/// with JWT authorisation, provisioned concurrency and warmup models. The bootstrap is a placeholder file:
+/// synth never needs the real Native AOT publish.
+/// </summary>
+public sealed class CdkSynthFixture : IDisposable
+{
+    private readonly TempFolder _workspace = new("cdk");
+
+    public CdkSynthFixture()
+    {
+        System.Environment.SetEnvironmentVariable("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20");
+        System.Environment.SetEnvironmentVariable("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
+        BootstrapFolder = CreatePlaceholderBootstrap(_workspace.Combine("publish"));
+
+        var app = new App(new AppProps { Outdir = _workspace.Combine("cdk.out") });
+        var defaultStack = new InferenceStack(app, "Defaults", DefaultSettings);
+        var variantStack = new InferenceStack(app, "Variant", VariantSettings);
+        var assembly = app.Synth();
+
+        Defaults = Template.FromStack(defaultStack);
+        Variant = Template.FromStack(variantStack);
+        DefaultsPath = assembly.GetStackByName(defaultStack.StackName).TemplateFullPath;
+        VariantPath = assembly.GetStackByName(variantStack.StackName).TemplateFullPath;
+        DefaultsJson = JsonNode.Parse(File.ReadAllText(DefaultsPath))!;
+        VariantJson = JsonNode.Parse(File.ReadAllText(VariantPath))!;
+    }
+
+    internal string BootstrapFolder { get; }
+
+    internal InferenceStackSettings DefaultSettings => new() { BootstrapPath = BootstrapFolder };
+
+    internal InferenceStackSettings VariantSettings => new()
+    {
+        BootstrapPath = BootstrapFolder,
+        Architecture = InferenceStackSettings.X86_64,
+        MemorySizeMiB = 3008,
+        TimeoutSeconds = 120,
+        EphemeralStorageMiB = 4096,
+        ProvisionedConcurrency = 2,
+        LogRetentionDays = 90,
+        BatchSize = 5,
+        MaxReceiveCount = 4,
+        WarmupModels = "iris,minilm",
+        JwtIssuer = "https://login.example.com/tenant/v2.0",
+        JwtAudience = ["api://inference"],
+    };
+
+    internal Template Defaults { get; }
+
+    internal Template Variant { get; }
+
+    internal string DefaultsPath { get; }
+
+    internal string VariantPath { get; }
+
+    internal JsonNode DefaultsJson { get; }
+
+    internal JsonNode VariantJson { get; }
+
+    public void Dispose() => _workspace.Dispose();
+
+    internal static string CreatePlaceholderBootstrap(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "bootstrap"), "#!/bin/sh\necho 'placeholder: publish functions-aws for a real bootstrap' >&2\nexit 1\n");
+        return folder;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class CdkCollection : ICollectionFixture<CdkSynthFixture>
+{
+    public const string Name = "CDK synth";
+}

@@ -1,0 +1,31 @@
+using Serverless.Infra.Tests.Support;
+
+namespace Serverless.Infra.Tests.Aws;
+
+/// <summary>
+/// cfn-lint (preinstalled with Python on every machine) on both synthesized variants. The bar is exit code 0:
+/// no error and no warning, with one check ignored: W3005 (a DependsOn already implied by a GetAtt), which
+/// CDK itself emits for every function's role policy and which CloudFormation treats as a no-op.
+/// </summary>
+[Collection(CdkCollection.Name)]
+public sealed class CfnLintTests(CdkSynthFixture cdk)
+{
+    [Fact]
+    public async Task CfnLint_DefaultTemplate_ReportsNothing()
+    {
+        var result = await LintAsync(cdk.DefaultsPath);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [Fact]
+    public async Task CfnLint_VariantTemplate_ReportsNothing()
+    {
+        var result = await LintAsync(cdk.VariantPath);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    private static Task<ProcessResult> LintAsync(string template) =>
+        ProcessRunner.RunAsync("cfn-lint", ["--ignore-checks", "W3005", "--", template], timeout: TimeSpan.FromMinutes(2));
+}

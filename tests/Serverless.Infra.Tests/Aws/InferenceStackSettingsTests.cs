@@ -1,0 +1,119 @@
+using Serverless.Infra.Aws;
+using Serverless.Infra.Tests.Support;
+
+namespace Serverless.Infra.Tests.Aws;
+
+/// <summary>Settings are checked before any construct exists: no node process needed for these.</summary>
+public sealed class InferenceStackSettingsTests : IDisposable
+{
+    private readonly TempFolder _publish = new("publish");
+
+    public InferenceStackSettingsTests() => CdkSynthFixture.CreatePlaceholderBootstrap(_publish.Path);
+
+    public void Dispose() => _publish.Dispose();
+
+    private InferenceStackSettings Valid => new() { BootstrapPath = _publish.Path };
+
+    [Fact]
+    public void Validate_Defaults_Pass()
+    {
+        var error = Record.Exception(Valid.Validate);
+
+        Assert.Null(error);
+    }
+
+    [Theory]
+    [InlineData(nameof(InferenceStackSettings.MemorySizeMiB), 127, "memorySize")]
+    [InlineData(nameof(InferenceStackSettings.MemorySizeMiB), 10241, "memorySize")]
+    [InlineData(nameof(InferenceStackSettings.TimeoutSeconds), 0, "timeoutSeconds")]
+    [InlineData(nameof(InferenceStackSettings.TimeoutSeconds), 901, "timeoutSeconds")]
+    [InlineData(nameof(InferenceStackSettings.EphemeralStorageMiB), 511, "ephemeralStorage")]
+    [InlineData(nameof(InferenceStackSettings.EphemeralStorageMiB), 10241, "ephemeralStorage")]
+    [InlineData(nameof(InferenceStackSettings.ProvisionedConcurrency), -1, "provisionedConcurrency")]
+    [InlineData(nameof(InferenceStackSettings.BatchSize), 0, "batchSize")]
+    [InlineData(nameof(InferenceStackSettings.BatchSize), 11, "batchSize")]
+    [InlineData(nameof(InferenceStackSettings.MaxReceiveCount), 0, "maxReceiveCount")]
+    [InlineData(nameof(InferenceStackSettings.LogRetentionDays), 2, "logRetentionDays")]
+    public void Validate_NumberOutOfRange_ThrowsNamingTheSetting(string setting, int value, string contextKey)
+    {
+        var settings = setting switch
+        {
+            nameof(InferenceStackSettings.MemorySizeMiB) => Valid with { MemorySizeMiB = value },
+            nameof(InferenceStackSettings.TimeoutSeconds) => Valid with { TimeoutSeconds = value },
+            nameof(InferenceStackSettings.EphemeralStorageMiB) => Valid with { EphemeralStorageMiB = value },
+            nameof(InferenceStackSettings.ProvisionedConcurrency) => Valid with { ProvisionedConcurrency = value },
+            nameof(InferenceStackSettings.BatchSize) => Valid with { BatchSize = value },
+            nameof(InferenceStackSettings.MaxReceiveCount) => Valid with { MaxReceiveCount = value },
+            nameof(InferenceStackSettings.LogRetentionDays) => Valid with { LogRetentionDays = value },
+            _ => throw new ArgumentException(setting),
+        };
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(settings.Validate);
+
+        Assert.Equal(setting, error.ParamName);
+        Assert.Equal(value, error.ActualValue);
+        Assert.StartsWith(contextKey, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_UnknownArchitecture_Throws()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>((Valid with { Architecture = "aarch64" }).Validate);
+
+        Assert.Contains("'arm64' or 'x86_64'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_FolderWithoutBootstrap_ThrowsPointingAtPublish()
+    {
+        using var empty = new TempFolder("empty");
+
+        var error = Assert.Throws<ArgumentException>((Valid with { BootstrapPath = empty.Path }).Validate);
+
+        Assert.Contains("publish functions-aws first", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://issuer.example.com", "api://x", "https URL")]
+    [InlineData("not a url", "api://x", "https URL")]
+    [InlineData("https://issuer.example.com", "", "jwtAudience")]
+    public void Validate_BadJwtSettings_Throw(string issuer, string audience, string expected)
+    {
+        var settings = Valid with { JwtIssuer = issuer, JwtAudience = audience.Length == 0 ? [] : [audience] };
+
+        var error = Assert.Throws<ArgumentException>(settings.Validate);
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromContext_Values_ParsedOverDefaults()
+    {
+        var context = new Dictionary<string, string>
+        {
+            ["bootstrapPath"] = _publish.Path,
+            ["memorySize"] = "1024",
+            ["provisionedConcurrency"] = "3",
+            ["jwtIssuer"] = "https://issuer.example.com",
+            ["jwtAudience"] = "a, b",
+        };
+
+        var settings = InferenceStackSettings.FromContext(context.GetValueOrDefault);
+
+        Assert.Equal(1024, settings.MemorySizeMiB);
+        Assert.Equal(3, settings.ProvisionedConcurrency);
+        Assert.Equal(60, settings.TimeoutSeconds);
+        Assert.Equal(["a", "b"], settings.JwtAudience);
+        Assert.True(settings.UsesJwt);
+    }
+
+    [Fact]
+    public void FromContext_NotANumber_ThrowsNamingTheKey()
+    {
+        var context = new Dictionary<string, string> { ["bootstrapPath"] = _publish.Path, ["timeoutSeconds"] = "1m" };
+
+        var error = Assert.Throws<ArgumentException>(() => InferenceStackSettings.FromContext(context.GetValueOrDefault));
+
+        Assert.Equal("timeoutSeconds", error.ParamName);
+    }
+}
