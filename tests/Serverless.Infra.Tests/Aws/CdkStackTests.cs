@@ -175,8 +175,9 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
 
         string Keys(string prefix) => $"bucket/{prefix}*";
         Assert.All(statements, s => Assert.Equal("Allow", s["Effect"]!.GetValue<string>()));
+        // Reads cover the batch runner's HEAD of existing results (outgoing/) and its retry counters (failed/).
         Assert.Equal(
-            new HashSet<string> { Keys(LambdaContract.ModelsPrefix), Keys(LambdaContract.IncomingPrefix) },
+            new HashSet<string> { Keys(LambdaContract.ModelsPrefix), Keys(LambdaContract.IncomingPrefix), Keys(LambdaContract.OutgoingPrefix), Keys(LambdaContract.FailedPrefix) },
             objectGrants.Where(g => g.Action == "s3:GetObject*").Select(g => g.Resource).ToHashSet());
         Assert.Equal(
             new HashSet<string> { Keys(LambdaContract.OutgoingPrefix), Keys(LambdaContract.FailedPrefix) },
@@ -185,6 +186,12 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
             new HashSet<string> { Keys(LambdaContract.IncomingPrefix) },
             objectGrants.Where(g => g.Action == "s3:DeleteObject*").Select(g => g.Resource).ToHashSet());
         Assert.DoesNotContain(objectGrants, g => g.Resource == "bucket/*" || g.Action is "s3:*" or "s3:PutBucketPolicy");
+        // On the bucket itself only reads of its metadata and listings: nothing that writes or deletes.
+        var bucketActions = statements
+            .Where(s => (s["Resource"] is JsonArray many ? many.Select(r => r!) : [s["Resource"]!]).Any(r => CfnTemplate.BucketResource(r) == "bucket"))
+            .SelectMany(s => CfnTemplate.Strings(s["Action"]))
+            .ToHashSet();
+        Assert.Equal(new HashSet<string> { "s3:GetObject*", "s3:GetBucket*", "s3:List*" }, bucketActions);
     }
 
     [Fact]

@@ -28,8 +28,20 @@ public sealed class BicepFixture : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    internal static Task<ProcessResult> RunBicepAsync(params string[] arguments) =>
-        ProcessRunner.RunAsync(InfraPaths.Bicep, arguments, InfraPaths.AzureFolder, timeout: TimeSpan.FromMinutes(2));
+    internal static Task<ProcessResult> RunBicepAsync(params string[] arguments)
+    {
+        EnsureExecutable(InfraPaths.Bicep);
+        return ProcessRunner.RunAsync(InfraPaths.Bicep, arguments, InfraPaths.AzureFolder, timeout: TimeSpan.FromMinutes(2));
+    }
+
+    // Package extraction does not promise the execute bit on every platform's NuGet client.
+    private static void EnsureExecutable(string path)
+    {
+        if (!OperatingSystem.IsWindows() && !File.GetUnixFileMode(path).HasFlag(UnixFileMode.UserExecute))
+        {
+            File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.UserExecute);
+        }
+    }
 
     /// <summary>Compiles a parameters file that uses main.bicep with the given lines; the file lives in a temp folder.</summary>
     internal static async Task<(ProcessResult Result, JsonNode? Parameters)> BuildParamsAsync(params string[] parameterLines)

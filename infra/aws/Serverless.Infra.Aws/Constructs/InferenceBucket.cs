@@ -80,11 +80,20 @@ internal sealed class InferenceBucket : Construct
         bucket.Node.AddDependency(queue.Node.FindChild("Policy"));
     }
 
-    /// <summary>Least privilege for the scorer: read models and inputs, write results and failures, move failed inputs away.</summary>
+    /// <summary>
+    /// Least privilege for the scorer: read models and inputs, write results and failures, delete inputs it moves
+    /// to failed/. It also reads outgoing/ and failed/: the batch runner checks whether results already exist
+    /// (HEAD, so a file dropped twice is scored once) and keeps its retry counters under failed/. Without
+    /// s3:GetObject there, S3 answers 403 instead of 404 and every repeated delivery would fail.
+    /// No grant covers the bucket as a whole beyond listing (which turns a missing key into 404, not 403).
+    /// </summary>
     public void GrantScoring(IGrantable scorer)
     {
-        Bucket.GrantRead(scorer, LambdaContract.ModelsPrefix + "*");
-        Bucket.GrantRead(scorer, LambdaContract.IncomingPrefix + "*");
+        foreach (var prefix in new[] { LambdaContract.ModelsPrefix, LambdaContract.IncomingPrefix, LambdaContract.OutgoingPrefix, LambdaContract.FailedPrefix })
+        {
+            Bucket.GrantRead(scorer, prefix + "*");
+        }
+
         Bucket.GrantPut(scorer, LambdaContract.OutgoingPrefix + "*");
         Bucket.GrantPut(scorer, LambdaContract.FailedPrefix + "*");
         Bucket.GrantDelete(scorer, LambdaContract.IncomingPrefix + "*");
