@@ -15,7 +15,8 @@ internal sealed record InferenceStackSettings
     /// <summary>Folder with the published <c>bootstrap</c> (Native AOT) or a .zip of it.</summary>
     public required string BootstrapPath { get; init; }
 
-    public string Architecture { get; init; } = Arm64;
+    /// <summary>Must match the runtime identifier the bootstrap was published for (functions-aws/package.sh defaults to linux-x64).</summary>
+    public string Architecture { get; init; } = X86_64;
 
     public int MemorySizeMiB { get; init; } = 2048;
 

@@ -109,14 +109,14 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
     }
 
     [Fact]
-    public void Function_Defaults_ProvidedAl2023BootstrapArm64WithBucketVariable()
+    public void Function_Defaults_ProvidedAl2023BootstrapX64WithBucketVariable()
     {
         var function = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::Function");
         var variables = function["Environment"]!["Variables"]!.AsObject();
 
         Assert.Equal("provided.al2023", function["Runtime"]!.GetValue<string>());
         Assert.Equal(LambdaContract.BootstrapName, function["Handler"]!.GetValue<string>());
-        Assert.Equal(["arm64"], CfnTemplate.Strings(function["Architectures"]));
+        Assert.Equal(["x86_64"], CfnTemplate.Strings(function["Architectures"]));
         Assert.Equal(2048, function["MemorySize"]!.GetValue<int>());
         Assert.Equal(60, function["Timeout"]!.GetValue<int>());
         Assert.Equal(2048, function["EphemeralStorage"]!["Size"]!.GetValue<int>());
@@ -130,7 +130,7 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
     {
         var function = CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::Function");
 
-        Assert.Equal(["x86_64"], CfnTemplate.Strings(function["Architectures"]));
+        Assert.Equal(["arm64"], CfnTemplate.Strings(function["Architectures"]));
         Assert.Equal(3008, function["MemorySize"]!.GetValue<int>());
         Assert.Equal(120, function["Timeout"]!.GetValue<int>());
         Assert.Equal(4096, function["EphemeralStorage"]!["Size"]!.GetValue<int>());

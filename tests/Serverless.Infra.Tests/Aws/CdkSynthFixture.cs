@@ -41,7 +41,7 @@ public sealed class CdkSynthFixture : IDisposable
     internal InferenceStackSettings VariantSettings => new()
     {
         BootstrapPath = BootstrapFolder,
-        Architecture = InferenceStackSettings.X86_64,
+        Architecture = InferenceStackSettings.Arm64,
         MemorySizeMiB = 3008,
         TimeoutSeconds = 120,
         EphemeralStorageMiB = 4096,
