@@ -1,0 +1,231 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Aws.Runtime;
+using Serverless.Inference.Protocol;
+
+namespace Serverless.Functions.Aws.Events;
+
+internal enum EventShape
+{
+    Unknown,
+    HttpApi,
+    S3,
+    Sqs,
+    S3TestEvent,
+}
+
+/// <summary>The event is not one this function handles; the invocation fails and the loop goes on.</summary>
+internal sealed class UnknownEventException(string message) : Exception(message);
+
+/// <summary>Direct S3 records that failed: the invocation fails, so Lambda's asynchronous retries deliver it again.</summary>
+internal sealed class BatchRecordsFailedException(string message) : Exception(message);
+
+/// <summary>Tells the events apart by their JSON shape and hands each to its handler.</summary>
+internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventProcessor? batch, ILogger<EventDispatcher> logger) : ILambdaHandler
+{
+    private static readonly byte[] EmptyObject = "{}"u8.ToArray();
+
+    public async Task<ReadOnlyMemory<byte>> HandleAsync(LambdaInvocation invocation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(invocation.Event);
+        }
+        catch (JsonException e)
+        {
+            throw new UnknownEventException($"the event is not JSON: {e.Message}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            return Classify(root) switch
+            {
+                EventShape.HttpApi => await HandleHttpAsync(root, cancellationToken).ConfigureAwait(false),
+                EventShape.S3 => await HandleS3Async(Deserialize(root, AwsEventJson.Default.S3Event), cancellationToken).ConfigureAwait(false),
+                EventShape.Sqs => await HandleSqsAsync(Deserialize(root, AwsEventJson.Default.SqsEvent), cancellationToken).ConfigureAwait(false),
+                EventShape.S3TestEvent => Ignore(),
+                _ => throw new UnknownEventException(
+                    "the event is neither an API Gateway HTTP API (payload 2.0) request, an S3 event notification nor an SQS message batch"),
+            };
+        }
+    }
+
+    public static EventShape Classify(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return EventShape.Unknown;
+        }
+
+        if (root.TryGetProperty("Records", out var records))
+        {
+            return records.ValueKind == JsonValueKind.Array && records.GetArrayLength() > 0 && SourceOf(records) is { } source
+                ? source switch
+                {
+                    "aws:s3" => EventShape.S3,
+                    "aws:sqs" => EventShape.Sqs,
+                    _ => EventShape.Unknown,
+                }
+                : EventShape.Unknown;
+        }
+
+        if (root.TryGetProperty("Event", out var name) && name.ValueKind == JsonValueKind.String && name.ValueEquals("s3:TestEvent"))
+        {
+            return EventShape.S3TestEvent;
+        }
+
+        return root.TryGetProperty("requestContext", out var context) && context.ValueKind == JsonValueKind.Object
+            && (root.TryGetProperty("rawPath", out _) || root.TryGetProperty("version", out _))
+            ? EventShape.HttpApi
+            : EventShape.Unknown;
+    }
+
+    /// <summary>The records' common eventSource; null when they differ or one has none.</summary>
+    private static string? SourceOf(JsonElement records)
+    {
+        string? source = null;
+        foreach (var record in records.EnumerateArray())
+        {
+            if (record.ValueKind != JsonValueKind.Object
+                || !record.TryGetProperty("eventSource", out var value)
+                || value.ValueKind != JsonValueKind.String
+                || (source is not null && !value.ValueEquals(source)))
+            {
+                return null;
+            }
+
+            source ??= value.GetString();
+        }
+
+        return source;
+    }
+
+    private async Task<ReadOnlyMemory<byte>> HandleHttpAsync(JsonElement root, CancellationToken cancellationToken)
+    {
+        HttpApiRequest? request;
+        try
+        {
+            request = root.Deserialize(AwsEventJson.Default.HttpApiRequest);
+        }
+        catch (JsonException e)
+        {
+            return HttpApiMapper.WriteError(400, $"the API Gateway event has a field of the wrong type: {e.Path}");
+        }
+
+        if (request is null)
+        {
+            return HttpApiMapper.WriteError(400, "the API Gateway event is empty");
+        }
+
+        var oipRequest = HttpApiMapper.TryMap(request, out var problem);
+        if (oipRequest is null)
+        {
+            return HttpApiMapper.WriteError(400, problem!);
+        }
+
+        using var response = await inference.HandleAsync(oipRequest, cancellationToken).ConfigureAwait(false);
+        return HttpApiMapper.WriteResponse(response);
+    }
+
+    private async Task<ReadOnlyMemory<byte>> HandleS3Async(S3Event s3Event, CancellationToken cancellationToken)
+    {
+        var processor = RequireBatch();
+        var failed = new List<string>();
+        foreach (var record in s3Event.Records ?? [])
+        {
+            if (await processor.ProcessAsync(record, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
+            {
+                failed.Add(record.S3?.Object?.Key is { } key ? WebUtility.UrlDecode(key) : "(no key)");
+            }
+        }
+
+        return failed.Count == 0
+            ? EmptyObject
+            : throw new BatchRecordsFailedException($"{failed.Count} of {s3Event.Records!.Length} S3 records failed and should be delivered again: {string.Join(", ", failed)}");
+    }
+
+    private async Task<ReadOnlyMemory<byte>> HandleSqsAsync(SqsEvent sqsEvent, CancellationToken cancellationToken)
+    {
+        var processor = RequireBatch();
+        var failures = new List<SqsBatchItemFailure>();
+        foreach (var message in sqsEvent.Records ?? [])
+        {
+            if (message.MessageId is null)
+            {
+                logger.LogWarning("Ignored an SQS record without a messageId");
+                continue;
+            }
+
+            if (await ProcessMessageAsync(processor, message, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
+            {
+                failures.Add(new SqsBatchItemFailure(message.MessageId));
+            }
+        }
+
+        return JsonSerializer.SerializeToUtf8Bytes(new SqsBatchResponse(failures), AwsEventJson.Default.SqsBatchResponse);
+    }
+
+    private async Task<RecordResult> ProcessMessageAsync(S3EventProcessor processor, SqsMessage message, CancellationToken cancellationToken)
+    {
+        S3Event? s3Event = null;
+        var shape = EventShape.Unknown;
+        try
+        {
+            using var body = JsonDocument.Parse(message.Body ?? string.Empty);
+            shape = Classify(body.RootElement);
+            if (shape == EventShape.S3)
+            {
+                s3Event = body.RootElement.Deserialize(AwsEventJson.Default.S3Event);
+            }
+        }
+        catch (JsonException e)
+        {
+            logger.LogError("SQS message {MessageId} is not an S3 event: {Message}", message.MessageId, e.Message);
+        }
+
+        if (shape == EventShape.S3TestEvent)
+        {
+            logger.LogInformation("Ignored the s3:TestEvent in SQS message {MessageId}", message.MessageId);
+            return RecordResult.Done;
+        }
+
+        if (s3Event?.Records is null)
+        {
+            // Left to fail: after the queue's maxReceiveCount it lands in the dead-letter queue, where someone can look at it.
+            logger.LogError("SQS message {MessageId} does not carry an S3 event notification", message.MessageId);
+            return RecordResult.Retry;
+        }
+
+        var result = RecordResult.Done;
+        foreach (var record in s3Event.Records)
+        {
+            if (await processor.ProcessAsync(record, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
+            {
+                result = RecordResult.Retry;
+            }
+        }
+
+        return result;
+    }
+
+    private S3EventProcessor RequireBatch() =>
+        batch ?? throw new InvalidOperationException($"S3 events need the bucket: set {LambdaContract.BucketVariable}");
+
+    private static T Deserialize<T>(JsonElement root, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        try
+        {
+            return root.Deserialize(type) ?? throw new UnknownEventException($"the {typeof(T).Name} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new UnknownEventException($"the {typeof(T).Name} has a field of the wrong type at {e.Path}: {e.Message}");
+        }
+    }
+
+    private static ReadOnlyMemory<byte> Ignore() => EmptyObject;
+}

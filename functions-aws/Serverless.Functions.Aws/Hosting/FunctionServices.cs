@@ -1,0 +1,59 @@
+using Amazon.S3;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Aws.Events;
+using Serverless.Functions.Aws.Storage;
+using Serverless.Inference;
+using Serverless.Inference.Batch;
+using Serverless.Inference.Hosting;
+using Serverless.Inference.Repository;
+
+namespace Serverless.Functions.Aws;
+
+internal static class FunctionServices
+{
+    /// <summary>
+    /// The process-wide services: one model host (warm invocations find the sessions the first one loaded),
+    /// the protocol handler, and, with a bucket, the S3 stores and the batch runner.
+    /// </summary>
+    public static IServiceCollection AddAwsFunction(this IServiceCollection services, FunctionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        if (settings.Bucket is { } bucket)
+        {
+            services.AddSingleton<IAmazonS3>(_ => S3Clients.Create(settings));
+            services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket));
+            services.AddSingleton(provider => new BatchJobRunner(
+                new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket),
+                provider.GetRequiredService<ModelHost>(),
+                // Only /tmp is writable on Lambda; results are staged there before they are published.
+                new BatchRunnerOptions { WorkDirectory = Path.GetTempPath() },
+                provider.GetRequiredService<ILogger<BatchJobRunner>>()));
+            services.AddSingleton(provider => new S3EventProcessor(
+                provider.GetRequiredService<BatchJobRunner>(), bucket, provider.GetRequiredService<ILogger<S3EventProcessor>>()));
+        }
+        else
+        {
+            services.AddInference(_ => new LocalFolderModelStore(settings.ModelDirectory));
+        }
+
+        services.AddSingleton(provider => new EventDispatcher(
+            provider.GetRequiredService<Inference.Protocol.OpenInferenceHandler>(),
+            provider.GetService<S3EventProcessor>(),
+            provider.GetRequiredService<ILogger<EventDispatcher>>()));
+        return services;
+    }
+
+    /// <summary>Loads the models named in INFERENCE_WARMUP_MODELS, so the first request finds them ready.</summary>
+    public static async Task WarmUpAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var settings = services.GetRequiredService<FunctionSettings>();
+        var host = services.GetRequiredService<ModelHost>();
+        foreach (var model in settings.WarmupModels)
+        {
+            using var lease = await host.AcquireAsync(ModelNames.Require(model, LambdaContract.WarmupModelsVariable), null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

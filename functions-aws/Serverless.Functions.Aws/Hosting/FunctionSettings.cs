@@ -1,0 +1,47 @@
+using System.Globalization;
+
+namespace Serverless.Functions.Aws;
+
+/// <summary>What the bootstrap reads from its environment, read once at start.</summary>
+/// <param name="RuntimeApi">Set by Lambda; without it the binary serves the same routes on Kestrel.</param>
+/// <param name="Bucket">The bucket with models/, incoming/, outgoing/ and failed/; without it models come from <paramref name="ModelDirectory"/>.</param>
+/// <param name="S3ServiceUrl">An S3-compatible endpoint (moto, LocalStack); null for AWS itself.</param>
+internal sealed record FunctionSettings(
+    string? RuntimeApi,
+    string? Bucket,
+    string ModelDirectory,
+    string? S3ServiceUrl,
+    string? Region,
+    IReadOnlyList<string> WarmupModels,
+    int Port)
+{
+    /// <summary>Environment variable: the local model repository used when no bucket is set (default: models/ beside the binary).</summary>
+    public const string ModelDirectoryVariable = "INFERENCE_MODEL_DIR";
+
+    /// <summary>Environment variable: the loopback port of the local Kestrel server (default 8080).</summary>
+    public const string PortVariable = "INFERENCE_PORT";
+
+    public const int DefaultPort = 8080;
+
+    public static FunctionSettings FromEnvironment() => From(Environment.GetEnvironmentVariable);
+
+    public static FunctionSettings From(Func<string, string?> variable)
+    {
+        ArgumentNullException.ThrowIfNull(variable);
+        string? Read(string name) => variable(name) is { Length: > 0 } value ? value.Trim() : null;
+
+        var port = Read(PortVariable) is { } text
+            ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed is > 0 and <= 65535
+                ? parsed
+                : throw new InvalidOperationException($"{PortVariable} must be a port number, not '{text}'")
+            : DefaultPort;
+        return new FunctionSettings(
+            Read("AWS_LAMBDA_RUNTIME_API"),
+            Read(LambdaContract.BucketVariable),
+            Read(ModelDirectoryVariable) ?? Path.Combine(AppContext.BaseDirectory, "models"),
+            Read("AWS_ENDPOINT_URL_S3") ?? Read("AWS_ENDPOINT_URL"),
+            Read("AWS_REGION") ?? Read("AWS_DEFAULT_REGION"),
+            (Read(LambdaContract.WarmupModelsVariable) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            port);
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Aws.Events;
+using Serverless.Functions.Aws.Runtime;
+
+namespace Serverless.Functions.Aws;
+
+internal static class LambdaEntryPoint
+{
+    public static async Task<int> RunAsync(FunctionSettings settings)
+    {
+        using var stopping = new CancellationTokenSource();
+        // Lambda sends SIGTERM before it shuts a sandbox down; the loop ends between invocations.
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                stopping.Cancel();
+            });
+
+        var services = new ServiceCollection()
+            .AddLogging(logging => logging
+                .AddSimpleConsole(console =>
+                {
+                    console.SingleLine = true;
+                    console.IncludeScopes = false;
+                })
+                .SetMinimumLevel(LogLevel.Information))
+            .AddAwsFunction(settings);
+        await using var provider = services.BuildServiceProvider();
+        using var api = new HttpLambdaRuntimeApi(settings.RuntimeApi!);
+        var bootstrap = new LambdaBootstrap(api, TimeProvider.System, provider.GetRequiredService<ILogger<LambdaBootstrap>>());
+        return await bootstrap.RunAsync(
+            async cancellationToken =>
+            {
+                await FunctionServices.WarmUpAsync(provider, cancellationToken).ConfigureAwait(false);
+                return provider.GetRequiredService<EventDispatcher>();
+            },
+            stopping.Token).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Serverless.Functions.Aws.Runtime;
+
+namespace Serverless.Functions.Aws.Tests.Runtime;
+
+/// <summary>The loop in process, through the real HTTP client, against the Runtime API test server.</summary>
+public sealed class LambdaBootstrapTests : IAsyncLifetime, IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private RuntimeApiServer _api = null!;
+    private HttpLambdaRuntimeApi _client = null!;
+    private readonly CancellationTokenSource _stop = new();
+
+    public async Task InitializeAsync()
+    {
+        _api = await RuntimeApiServer.StartAsync();
+        _client = new HttpLambdaRuntimeApi(_api.Endpoint);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _api.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _stop.Dispose();
+    }
+
+    private Task<int> Run(ILambdaHandler handler) =>
+        new LambdaBootstrap(_client, TimeProvider.System, NullLogger<LambdaBootstrap>.Instance).RunAsync(_ => Task.FromResult(handler), _stop.Token);
+
+    [Fact]
+    public async Task RunAsync_Invocation_SetsTraceIdAndHandsTheDeadlineToTheHandler()
+    {
+        var handler = new DelegateHandler(async (invocation, token) =>
+        {
+            var trace = Environment.GetEnvironmentVariable(LambdaBootstrap.TraceIdVariable);
+            var cancelled = await Task.Delay(TimeSpan.FromSeconds(20), token).ContinueWith(t => t.IsCanceled, TaskScheduler.Default);
+            return Encoding.UTF8.GetBytes($$"""{"trace":"{{trace}}","cancelled":{{(cancelled ? "true" : "false")}},"id":"{{invocation.RequestId}}"}""");
+        });
+        var loop = Run(handler);
+
+        var started = DateTimeOffset.UtcNow;
+        var answer = await _api.InvokeAsync("{}", deadline: started.AddMilliseconds(800), traceId: "Root=1-abc;Parent=def;Sampled=1").WaitAsync(Patience);
+        var elapsed = DateTimeOffset.UtcNow - started;
+
+        Assert.Equal("response", answer.Kind);
+        Assert.Equal("Root=1-abc;Parent=def;Sampled=1", answer.Json.GetProperty("trace").GetString());
+        Assert.True(answer.Json.GetProperty("cancelled").GetBoolean());
+        Assert.Equal(answer.RequestId, answer.Json.GetProperty("id").GetString());
+        Assert.InRange(elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
+        Assert.False(loop.IsCompleted);
+    }
+
+    [Fact]
+    public async Task RunAsync_HandlerThrows_PostsErrorDocumentAndKeepsLooping()
+    {
+        var calls = 0;
+        var handler = new DelegateHandler((_, _) => Interlocked.Increment(ref calls) == 1
+            ? throw new InvalidDataException("the first one fails")
+            : Task.FromResult<ReadOnlyMemory<byte>>("""{"ok":true}"""u8.ToArray()));
+        var loop = Run(handler);
+
+        var first = await _api.InvokeAsync("{}").WaitAsync(Patience);
+        var second = await _api.InvokeAsync("{}").WaitAsync(Patience);
+
+        Assert.Equal(("error", "InvalidDataException", "application/vnd.aws.lambda.error+json"), (first.Kind, first.ErrorType, first.ContentType));
+        Assert.Equal("the first one fails", first.Json.GetProperty("errorMessage").GetString());
+        Assert.Equal("InvalidDataException", first.Json.GetProperty("errorType").GetString());
+        Assert.Contains(first.Json.GetProperty("stackTrace").EnumerateArray(), frame => frame.GetString()!.Contains(nameof(LambdaBootstrapTests), StringComparison.Ordinal));
+        Assert.Equal("response", second.Kind);
+        Assert.True(second.Json.GetProperty("ok").GetBoolean());
+        Assert.False(loop.IsCompleted);
+    }
+
+    [Fact]
+    public async Task RunAsync_SecondPostForOneIdIs403_LoopExits()
+    {
+        // A handler that answers the invocation itself, so the loop's own post is the second one.
+        var handler = new DelegateHandler(async (invocation, token) =>
+        {
+            await _client.PostResponseAsync(invocation.RequestId, "{}"u8.ToArray(), token);
+            return "{}"u8.ToArray();
+        });
+        var loop = Run(handler);
+
+        await _api.InvokeAsync("{}").WaitAsync(Patience);
+        var exitCode = await loop.WaitAsync(Patience);
+
+        Assert.Equal(LambdaBootstrap.RuntimeApiFailedExitCode, exitCode);
+        Assert.Equal([202, 403], _api.AnswerStatuses);
+    }
+
+    [Fact]
+    public async Task RunAsync_InitialiserThrows_PostsInitErrorAndReturnsOne()
+    {
+        var bootstrap = new LambdaBootstrap(_client, TimeProvider.System, NullLogger<LambdaBootstrap>.Instance);
+
+        var exitCode = await bootstrap.RunAsync(_ => throw new FileNotFoundException("model.onnx is missing"), _stop.Token).WaitAsync(Patience);
+        var initError = await _api.InitError.WaitAsync(Patience);
+
+        Assert.Equal(LambdaBootstrap.InitFailedExitCode, exitCode);
+        Assert.Equal(("FileNotFoundException", "model.onnx is missing"), (initError.ErrorType, initError.Json.GetProperty("errorMessage").GetString()));
+    }
+
+    [Fact]
+    public async Task PostResponseAsync_UnknownRequestId_Throws400ThatIsNotFatal()
+    {
+        var refused = await Assert.ThrowsAsync<LambdaRuntimeApiException>(() => _client.PostResponseAsync("never-handed-out", "{}"u8.ToArray(), CancellationToken.None));
+
+        Assert.Equal(400, refused.StatusCode);
+        Assert.False(refused.IsFatal);
+    }
+
+    private sealed class DelegateHandler(Func<LambdaInvocation, CancellationToken, Task<ReadOnlyMemory<byte>>> handle) : ILambdaHandler
+    {
+        public Task<ReadOnlyMemory<byte>> HandleAsync(LambdaInvocation invocation, CancellationToken cancellationToken) => handle(invocation, cancellationToken);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.SQS;
+using Amazon.SQS.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Functions.Aws.Events;
+using Serverless.Functions.Aws.Runtime;
+
+namespace Serverless.Functions.Aws.Tests.Support;
+
+/// <summary>
+/// One bucket in moto with an S3 → SQS notification for incoming/ (as the stack provisions it), the iris model under
+/// models/, and the function's services in process pointed at it.
+/// </summary>
+public sealed class MotoFunction : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private MotoFunction(MotoServer moto, string bucket, string queueUrl, ServiceProvider services)
+    {
+        Bucket = bucket;
+        QueueUrl = queueUrl;
+        S3 = moto.CreateS3();
+        Sqs = moto.CreateSqs();
+        _services = services;
+        Dispatcher = services.GetRequiredService<EventDispatcher>();
+    }
+
+    public string Bucket { get; }
+
+    public string QueueUrl { get; }
+
+    public AmazonS3Client S3 { get; }
+
+    public AmazonSQSClient Sqs { get; }
+
+    internal EventDispatcher Dispatcher { get; }
+
+    public static async Task<MotoFunction> CreateAsync(MotoServer moto, bool uploadModel = true)
+    {
+        var bucket = "inference-" + Guid.NewGuid().ToString("N")[..12];
+        using var s3 = moto.CreateS3();
+        using var sqs = moto.CreateSqs();
+        await s3.PutBucketAsync(new PutBucketRequest { BucketName = bucket });
+        var queueUrl = (await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = bucket })).QueueUrl;
+        var queueArn = (await sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = queueUrl, AttributeNames = ["QueueArn"] })).QueueARN;
+        await s3.PutBucketNotificationAsync(new PutBucketNotificationRequest
+        {
+            BucketName = bucket,
+            QueueConfigurations =
+            [
+                new QueueConfiguration
+                {
+                    Queue = queueArn,
+                    Events = [EventType.ObjectCreatedAll],
+                    Filter = new Filter { S3KeyFilter = new S3KeyFilter { FilterRules = [new FilterRule("prefix", LambdaContract.IncomingPrefix)] } },
+                },
+            ],
+        });
+        if (uploadModel)
+        {
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "models/iris/model.json", FilePath = TestModels.IrisManifest });
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "models/iris/1/model.onnx", FilePath = TestModels.IrisOnnx });
+        }
+
+        var settings = FunctionSettings.From(name => name switch
+        {
+            LambdaContract.BucketVariable => bucket,
+            "AWS_ENDPOINT_URL_S3" => moto.ServiceUrl,
+            "AWS_REGION" => MotoServer.Region,
+            _ => null,
+        });
+        var services = new ServiceCollection().AddLogging().AddAwsFunction(settings);
+        // The test's client carries the test credentials; the function's own comes from the default chain.
+        services.AddSingleton<IAmazonS3>(_ => moto.CreateS3());
+        return new MotoFunction(moto, bucket, queueUrl, services.BuildServiceProvider());
+    }
+
+    public Task PutAsync(string key, string content) =>
+        S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, ContentBody = content });
+
+    /// <summary>The S3 notifications moto delivered to the queue (the s3:TestEvent included), in order.</summary>
+    public async Task<List<Message>> ReceiveAsync(int expected, TimeSpan? patience = null)
+    {
+        var messages = new List<Message>();
+        var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(20));
+        while (messages.Count < expected && DateTime.UtcNow < deadline)
+        {
+            var received = await Sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = QueueUrl, MaxNumberOfMessages = 10, WaitTimeSeconds = 1 });
+            messages.AddRange(received.Messages ?? []);
+        }
+
+        return messages;
+    }
+
+    /// <summary>The S3 event notifications among the received messages (the test event left out).</summary>
+    public async Task<List<Message>> ReceiveS3EventsAsync(int expected)
+    {
+        var events = new List<Message>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (events.Count < expected && DateTime.UtcNow < deadline)
+        {
+            events.AddRange((await ReceiveAsync(1, TimeSpan.FromSeconds(2))).Where(m => m.Body.Contains("\"Records\"", StringComparison.Ordinal)));
+        }
+
+        return events;
+    }
+
+    /// <summary>The event an SQS event source mapping hands to Lambda for these messages.</summary>
+    public string SqsEvent(IEnumerable<Message> messages) => new JsonObject
+    {
+        ["Records"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject
+        {
+            ["messageId"] = m.MessageId,
+            ["receiptHandle"] = m.ReceiptHandle,
+            ["body"] = m.Body,
+            ["attributes"] = new JsonObject { ["ApproximateReceiveCount"] = "1" },
+            ["messageAttributes"] = new JsonObject(),
+            ["md5OfBody"] = m.MD5OfBody,
+            ["eventSource"] = "aws:sqs",
+            ["eventSourceARN"] = $"arn:aws:sqs:us-east-1:123456789012:{Bucket}",
+            ["awsRegion"] = "us-east-1",
+        })]),
+    }.ToJsonString();
+
+    public async Task<ReadOnlyMemory<byte>> InvokeAsync(string eventJson, CancellationToken cancellationToken = default)
+    {
+        var invocation = new LambdaInvocation(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow.AddMinutes(1), null, null, null, null, Encoding.UTF8.GetBytes(eventJson));
+        return await Dispatcher.HandleAsync(invocation, cancellationToken);
+    }
+
+    public async Task<List<string>> KeysAsync(string prefix)
+    {
+        var listed = await S3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix });
+        return [.. (listed.S3Objects ?? []).Select(o => o.Key).Order(StringComparer.Ordinal)];
+    }
+
+    public async Task<string> ReadAsync(string key)
+    {
+        using var response = await S3.GetObjectAsync(Bucket, key);
+        using var reader = new StreamReader(response.ResponseStream);
+        return await reader.ReadToEndAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        S3.Dispose();
+        Sqs.Dispose();
+    }
+}
