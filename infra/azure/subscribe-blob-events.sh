@@ -4,12 +4,14 @@
 # exists only once the Functions host has started with an Event Grid-source blob trigger; Event Grid also
 # validates the endpoint when the subscription is created, so the app must be running.
 #
-# Usage: ./subscribe-blob-events.sh <resource-group> [main.bicepparam]
+# Usage: infra/azure/subscribe-blob-events.sh <resource-group> [params.bicepparam]   (default: main.bicepparam beside it)
+# Assumes the first stage was deployed as "az deployment group create --name main ..." (see infra/README.md).
 set -euo pipefail
 
 resource_group="${1:?usage: subscribe-blob-events.sh <resource-group> [params.bicepparam]}"
-params_file="${2:-main.bicepparam}"
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Resolved before the cd below, so a path relative to the caller's directory still works.
+params_file="$(realpath "${2:-$script_dir/main.bicepparam}")"
 cd "$script_dir"
 
 app_name="$(az deployment group show --resource-group "$resource_group" --name main \
@@ -20,14 +22,16 @@ if [[ -z "$app_name" ]]; then
 fi
 
 # The key appears a short while after the first start; wait for it rather than fail a fresh deployment.
-for attempt in $(seq 1 30); do
+attempts="${KEY_WAIT_ATTEMPTS:-30}"
+interval="${KEY_WAIT_SECONDS:-10}"
+for attempt in $(seq 1 "$attempts"); do
   key="$(az functionapp keys list --resource-group "$resource_group" --name "$app_name" \
     --query systemKeys.blobs_extension --output tsv 2>/dev/null || true)"
   if [[ -n "$key" ]]; then
     break
   fi
-  echo "Waiting for the blobs_extension key of $app_name (attempt $attempt/30): is the code deployed?" >&2
-  sleep 10
+  echo "Waiting for the blobs_extension key of $app_name (attempt $attempt/$attempts): is the code deployed?" >&2
+  sleep "$interval"
 done
 if [[ -z "${key:-}" ]]; then
   echo "The blobs_extension system key of $app_name does not exist: deploy the code (it registers ScoreBlob) and retry." >&2
