@@ -88,6 +88,12 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         Assert.Equal("[parameters('runtimeVersion')]", config["runtime"]!["version"]!.GetValue<string>());
         Assert.Equal("[parameters('instanceMemoryMB')]", config["scaleAndConcurrency"]!["instanceMemoryMB"]!.GetValue<string>());
         Assert.Equal("[parameters('maximumInstanceCount')]", config["scaleAndConcurrency"]!["maximumInstanceCount"]!.GetValue<string>());
+        Assert.Equal("[variables('alwaysReady')]", config["scaleAndConcurrency"]!["alwaysReady"]!.GetValue<string>());
+        // Always-ready groups: "http" for the HTTP functions, "blob" for Event Grid blob triggers; a count of 0 drops the group.
+        var alwaysReady = site.Variable("alwaysReady")!.GetValue<string>();
+        Assert.Contains("createObject('name', 'http', 'instanceCount', parameters('alwaysReadyHttpInstances'))", alwaysReady, StringComparison.Ordinal);
+        Assert.Contains("createObject('name', 'blob', 'instanceCount', parameters('alwaysReadyBlobInstances'))", alwaysReady, StringComparison.Ordinal);
+        Assert.Contains("greater(lambdaVariables('group').instanceCount, 0)", alwaysReady, StringComparison.Ordinal);
         Assert.Equal("blobContainer", config["deployment"]!["storage"]!["type"]!.GetValue<string>());
         Assert.Equal("UserAssignedIdentity", config["deployment"]!["storage"]!["authentication"]!["type"]!.GetValue<string>());
         Assert.True(site.Properties["httpsOnly"]!.GetValue<bool>());
