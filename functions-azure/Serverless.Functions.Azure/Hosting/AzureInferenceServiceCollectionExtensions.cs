@@ -35,7 +35,7 @@ public static class AzureInferenceServiceCollectionExtensions
         var settings = InferenceSettings.From(configuration);
         services.AddSingleton(settings);
         return services.AddInference(
-            provider => new BlobModelStore(provider.GetRequiredService<InferenceStorage>().Models),
+            provider => new BlobModelStore(() => provider.GetRequiredService<InferenceStorage>().Models),
             host =>
             {
                 host.RefreshInterval = settings.RefreshInterval;

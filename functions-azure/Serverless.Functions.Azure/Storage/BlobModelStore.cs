@@ -14,18 +14,48 @@ namespace Serverless.Functions.Azure.Storage;
 /// the check and the download fails that load (the host keeps serving what it has) instead of caching new bytes
 /// under the old identity.
 /// </summary>
-internal sealed class BlobModelStore(BlobContainerClient container) : IModelStore
+internal sealed class BlobModelStore : IModelStore
 {
     private readonly ConcurrentDictionary<string, ETag> _seen = new(StringComparer.Ordinal);
+    private readonly Lazy<BlobContainerClient> _container;
 
-    public string Description => container.Uri.ToString();
+    public BlobModelStore(BlobContainerClient container)
+        : this(() => container)
+    {
+    }
+
+    /// <param name="connect">
+    /// Called on first use. A connection that is not configured then answers every call with Unavailable (503 and
+    /// the reason on readiness and requests) instead of failing the worker's start or every function's activation.
+    /// </param>
+    public BlobModelStore(Func<BlobContainerClient> connect)
+    {
+        _container = new Lazy<BlobContainerClient>(connect);
+    }
+
+    public string Description => _container.IsValueCreated ? _container.Value.Uri.ToString() : $"the '{AzureContract.ModelsContainer}' container";
+
+    private BlobContainerClient Container
+    {
+        get
+        {
+            try
+            {
+                return _container.Value;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InferenceException(InferenceErrorKind.Unavailable, e.Message, e);
+            }
+        }
+    }
 
     public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
     {
         var names = new List<string>();
         try
         {
-            await foreach (var item in container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).ConfigureAwait(false))
+            await foreach (var item in Container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).ConfigureAwait(false))
             {
                 var name = item.IsPrefix ? item.Prefix.TrimEnd('/') : null;
                 if (ModelNames.IsValid(name) && await StatAsync(ModelFilePath.Manifest(name), cancellationToken).ConfigureAwait(false) is not null)
@@ -53,7 +83,7 @@ internal sealed class BlobModelStore(BlobContainerClient container) : IModelStor
         var versions = new List<string>();
         try
         {
-            await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
+            await foreach (var blob in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
             {
                 // Only <model>/<version>/model.onnx counts; deeper or odd names are ignored, never turned into paths.
                 var segments = blob.Name[prefix.Length..].Split('/');
@@ -80,7 +110,7 @@ internal sealed class BlobModelStore(BlobContainerClient container) : IModelStor
         var name = path.ToString();
         try
         {
-            var properties = (await container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            var properties = (await Container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
             _seen[name] = properties.ETag;
             return new StoredFile(path, properties.ETag.ToString(), properties.ContentLength);
         }
@@ -112,7 +142,7 @@ internal sealed class BlobModelStore(BlobContainerClient container) : IModelStor
         };
         try
         {
-            return await container.GetBlobClient(name).OpenReadAsync(options, cancellationToken).ConfigureAwait(false);
+            return await Container.GetBlobClient(name).OpenReadAsync(options, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
@@ -129,7 +159,7 @@ internal sealed class BlobModelStore(BlobContainerClient container) : IModelStor
     {
         try
         {
-            await foreach (var page in container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).AsPages(pageSizeHint: 1).ConfigureAwait(false))
+            await foreach (var page in Container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).AsPages(pageSizeHint: 1).ConfigureAwait(false))
             {
                 return page.Values.Count == 0;
             }

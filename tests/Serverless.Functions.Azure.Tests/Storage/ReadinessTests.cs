@@ -38,4 +38,20 @@ public sealed class ReadinessTests(Azurite azurite) : IClassFixture<Azurite>, ID
         Assert.Equal(200, filledReady.Status);
         Assert.Equal(200, filledInfer.Status);
     }
+
+    [Fact]
+    public async Task StorageConnection_NotConfigured_LiveStays200AndReadySaysWhichSettingIsMissing()
+    {
+        using var app = new AzureApp(azurite.ConnectionString, new Dictionary<string, string?> { [AzureContract.StorageConnection] = null });
+
+        var live = await app.SendAsync("GET", "/v2/health/live");
+        var ready = await app.SendAsync("GET", "/v2/health/ready");
+        var infer = await app.SendAsync("POST", "/v2/models/iris/infer", Iris.InferBody());
+
+        Assert.Equal(200, live.Status);
+        Assert.Equal(503, ready.Status);
+        Assert.Contains("InferenceStorage__serviceUri", ready.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(503, infer.Status);
+        Assert.Contains("InferenceStorage__serviceUri", infer.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
 }
