@@ -38,6 +38,12 @@ internal sealed record InferenceStackSettings
 
     public string WarmupModels { get; init; } = "";
 
+    /// <summary>Steady requests per second the API accepts before answering 429.</summary>
+    public int ApiRateLimit { get; init; } = 100;
+
+    /// <summary>Requests the API accepts at once above the steady rate.</summary>
+    public int ApiBurstLimit { get; init; } = 200;
+
     /// <summary>Set to authorise callers with JWTs from this issuer instead of IAM (SigV4).</summary>
     public string? JwtIssuer { get; init; }
 
@@ -89,6 +95,8 @@ internal sealed record InferenceStackSettings
         RequireRange(nameof(ProvisionedConcurrency), ProvisionedConcurrency, 0, 1000, "provisionedConcurrency must be between 0 (none) and 1000.");
         RequireRange(nameof(BatchSize), BatchSize, 1, 10, "batchSize must be between 1 and 10 messages per invocation.");
         RequireRange(nameof(MaxReceiveCount), MaxReceiveCount, 1, 1000, "maxReceiveCount must be between 1 and 1000 deliveries before the dead-letter queue.");
+        RequireRange(nameof(ApiRateLimit), ApiRateLimit, 1, 10000, "apiRateLimit must be between 1 and 10000 requests per second (the account default ceiling).");
+        RequireRange(nameof(ApiBurstLimit), ApiBurstLimit, 1, 5000, "apiBurstLimit must be between 1 and 5000 requests (the account default ceiling).");
 
         if (!RetentionByDays.ContainsKey(LogRetentionDays))
         {
@@ -126,6 +134,8 @@ internal sealed record InferenceStackSettings
             BatchSize = Integer(context, "batchSize", defaults.BatchSize),
             MaxReceiveCount = Integer(context, "maxReceiveCount", defaults.MaxReceiveCount),
             WarmupModels = context("warmupModels") ?? defaults.WarmupModels,
+            ApiRateLimit = Integer(context, "apiRateLimit", defaults.ApiRateLimit),
+            ApiBurstLimit = Integer(context, "apiBurstLimit", defaults.ApiBurstLimit),
             JwtIssuer = context("jwtIssuer"),
             JwtAudience = (context("jwtAudience") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };

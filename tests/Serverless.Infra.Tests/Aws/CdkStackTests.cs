@@ -211,6 +211,18 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
     }
 
     [Fact]
+    public void Api_DefaultStage_AutoDeploysWithThrottling()
+    {
+        var stage = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::ApiGatewayV2::Stage");
+
+        Assert.Equal("$default", stage["StageName"]!.GetValue<string>());
+        Assert.True(stage["AutoDeploy"]!.GetValue<bool>());
+        Assert.Equal(100, stage["DefaultRouteSettings"]!["ThrottlingRateLimit"]!.GetValue<int>());
+        Assert.Equal(200, stage["DefaultRouteSettings"]!["ThrottlingBurstLimit"]!.GetValue<int>());
+        Assert.Equal(7, CfnTemplate.Properties(cdk.VariantJson, "AWS::ApiGatewayV2::Stage")["DefaultRouteSettings"]!["ThrottlingRateLimit"]!.GetValue<int>());
+    }
+
+    [Fact]
     public void Api_JwtVariant_EveryRouteNeedsATokenFromTheIssuer()
     {
         var (authorizerId, authorizer) = CfnTemplate.Single(cdk.VariantJson, "AWS::ApiGatewayV2::Authorizer");

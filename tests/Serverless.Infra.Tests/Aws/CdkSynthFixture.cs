@@ -50,6 +50,8 @@ public sealed class CdkSynthFixture : IDisposable
         BatchSize = 5,
         MaxReceiveCount = 4,
         WarmupModels = "iris,minilm",
+        ApiRateLimit = 7,
+        ApiBurstLimit = 9,
         JwtIssuer = "https://login.example.com/tenant/v2.0",
         JwtAudience = ["api://inference"],
     };

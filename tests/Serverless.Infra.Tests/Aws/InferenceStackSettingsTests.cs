@@ -34,6 +34,8 @@ public sealed class InferenceStackSettingsTests : IDisposable
     [InlineData(nameof(InferenceStackSettings.BatchSize), 11, "batchSize")]
     [InlineData(nameof(InferenceStackSettings.MaxReceiveCount), 0, "maxReceiveCount")]
     [InlineData(nameof(InferenceStackSettings.LogRetentionDays), 2, "logRetentionDays")]
+    [InlineData(nameof(InferenceStackSettings.ApiRateLimit), 0, "apiRateLimit")]
+    [InlineData(nameof(InferenceStackSettings.ApiBurstLimit), 5001, "apiBurstLimit")]
     public void Validate_NumberOutOfRange_ThrowsNamingTheSetting(string setting, int value, string contextKey)
     {
         var settings = setting switch
@@ -45,6 +47,8 @@ public sealed class InferenceStackSettingsTests : IDisposable
             nameof(InferenceStackSettings.BatchSize) => Valid with { BatchSize = value },
             nameof(InferenceStackSettings.MaxReceiveCount) => Valid with { MaxReceiveCount = value },
             nameof(InferenceStackSettings.LogRetentionDays) => Valid with { LogRetentionDays = value },
+            nameof(InferenceStackSettings.ApiRateLimit) => Valid with { ApiRateLimit = value },
+            nameof(InferenceStackSettings.ApiBurstLimit) => Valid with { ApiBurstLimit = value },
             _ => throw new ArgumentException(setting),
         };
 

@@ -23,7 +23,15 @@ internal sealed class InferenceHttpApi : Construct
         {
             Description = "Open Inference Protocol (KServe v2) endpoint.",
             DefaultAuthorizer = authorizer,
-            CreateDefaultStage = true,
+            CreateDefaultStage = false,
+        });
+
+        // The $default stage, with a throttle: a caller in a loop meets 429s, not an unbounded bill.
+        Api.AddStage("DefaultStage", new HttpStageOptions
+        {
+            StageName = "$default",
+            AutoDeploy = true,
+            Throttle = new ThrottleSettings { RateLimit = settings.ApiRateLimit, BurstLimit = settings.ApiBurstLimit },
         });
 
         var integration = new HttpLambdaIntegration("Inference", handler, new HttpLambdaIntegrationProps
