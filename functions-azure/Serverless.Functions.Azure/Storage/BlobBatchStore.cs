@@ -112,23 +112,22 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
         return destination;
     }
 
+    /// <summary>
+    /// Streams the source through this process into a create-only upload. A server-side copy would save the bandwidth,
+    /// but whether its source may be authorised by the destination's Entra token varies with the account setup; a
+    /// streamed copy works with any identity that may read and write, and moves only files that failed.
+    /// </summary>
     private static async Task<bool> CopyCreateOnlyAsync(BlobClient source, BlobClient target, BlobRequestConditions? sourceConditions, CancellationToken cancellationToken)
     {
-        var options = new BlobCopyFromUriOptions
-        {
-            SourceConditions = sourceConditions,
-            DestinationConditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
-        };
+        // A 412 here means the input changed since it was checked: not a taken destination, so it is not caught.
+        await using var content = await source.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = sourceConditions }, cancellationToken).ConfigureAwait(false);
+        var upload = new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } };
         try
         {
-            await WithContainerAsync(target, async () =>
-            {
-                var copy = await target.StartCopyFromUriAsync(source.Uri, options, cancellationToken).ConfigureAwait(false);
-                await copy.WaitForCompletionAsync(cancellationToken).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
+            await WithContainerAsync(target, async () => await target.UploadAsync(content, upload, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (RequestFailedException e) when (e.Status is 409 or 412 && e.ErrorCode is "BlobAlreadyExists" or "ConditionNotMet" or "TargetConditionNotMet")
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
         {
             return false;
         }

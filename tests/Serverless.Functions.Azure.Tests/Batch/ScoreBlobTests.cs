@@ -135,4 +135,25 @@ public sealed class ScoreBlobTests(Azurite azurite) : IClassFixture<Azurite>, IA
         // After it was set aside, a redelivery of the old event finds nothing to do.
         await _app.ScoreAsync(blob);
     }
+
+    [Fact]
+    public async Task RunAsync_FailedNameAlreadyTaken_MovedBesideItWithoutOverwriting()
+    {
+        var storage = azurite.CreateClient();
+        await Blobs.PutAsync(storage, "failed/nosuch/taken.csv", "an earlier failure");
+        var blob = await Blobs.PutAsync(storage, "incoming/nosuch/taken.csv", $"{Iris.Header}\n{Iris.Csv(1)}\n");
+
+        for (var attempt = 1; attempt < 3; attempt++)
+        {
+            await Assert.ThrowsAsync<BatchRetryException>(() => _app.ScoreAsync(blob));
+        }
+
+        await _app.ScoreAsync(blob);
+
+        Assert.False(await blob.ExistsAsync());
+        Assert.Equal("an earlier failure", await Blobs.ReadTextAsync(storage, "failed/nosuch/taken.csv"));
+        var moved = Assert.Single(await Blobs.ListAsync(storage, "failed", "nosuch/taken.csv."), k => !k.EndsWith(".json", StringComparison.Ordinal) && !k.EndsWith(".attempts", StringComparison.Ordinal));
+        Assert.Equal($"{Iris.Header}\n{Iris.Csv(1)}\n", await Blobs.ReadTextAsync(storage, moved));
+        Assert.Contains(moved + ".error.json", await Blobs.ListAsync(storage, "failed", "nosuch/taken.csv."));
+    }
 }
