@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Functions.Azure.Hosting;
+using Serverless.Functions.Azure.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Inference.Repository;
 
@@ -114,6 +115,23 @@ public sealed class BlobModelStoreTests(Azurite azurite) : IClassFixture<Azurite
 
         Assert.Equal(404, reply.Status);
         Assert.Equal("unknown model 'nosuch'", reply.Json.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task OpenReadAsync_ModelReplacedAfterStat_LoadFailsInsteadOfCachingNewBytesUnderTheOldETag()
+    {
+        var storage = azurite.CreateClient();
+        // Its own container, so the other tests' listings never see this model.
+        await Blobs.PutAsync(storage, "models-swap/swap/model.json", Iris.Manifest);
+        await Blobs.PutAsync(storage, "models-swap/swap/1/model.onnx", Iris.Onnx);
+        var store = new BlobModelStore(storage.GetBlobContainerClient("models-swap"));
+        await store.StatAsync(ModelFilePath.Onnx("swap", "1"), CancellationToken.None);
+
+        await Blobs.PutAsync(storage, "models-swap/swap/1/model.onnx", Iris.OnnxWithDocString("newer"));
+
+        var error = await Assert.ThrowsAsync<Serverless.Inference.InferenceException>(() => store.OpenReadAsync(ModelFilePath.Onnx("swap", "1"), CancellationToken.None));
+        Assert.Equal(Serverless.Inference.InferenceErrorKind.Unavailable, error.Kind);
+        Assert.Contains("changed while it was being loaded", error.Message, StringComparison.Ordinal);
     }
 
     private static async Task<string> IdentityAsync(AzureApp app)
