@@ -15,7 +15,7 @@ publish="$out/publish"
 
 case "$mode" in
   aot) flags=(-p:PublishAot=true) ;;
-  r2r) flags=(-p:PublishAot=false -p:PublishReadyToRun=true --self-contained true) ;;
+  r2r) flags=(-p:PublishAot=false -p:PublishReadyToRun=true -p:PublishTrimmed=true --self-contained true) ;;
   *) echo "mode must be aot or r2r, not '$mode'" >&2; exit 2 ;;
 esac
 

@@ -21,6 +21,20 @@ public sealed class EventDispatcherHttpTests : IClassFixture<LocalFunction>
     }
 
     [Fact]
+    public async Task HandleAsync_RepeatedInvocations_ReuseTheProcessWideSession()
+    {
+        using var function = new LocalFunction();
+
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await function.InvokeAsync(HttpApiEvents.Infer(TestModels.IrisInferBody));
+            Assert.Equal(200, response.GetProperty("statusCode").GetInt32());
+        }
+
+        Assert.Equal(1, function.Host.SessionsCreated);
+    }
+
+    [Fact]
     public async Task HandleAsync_Base64JsonBody_IsDecoded()
     {
         var body = Convert.ToBase64String(Encoding.UTF8.GetBytes(TestModels.IrisInferBody));

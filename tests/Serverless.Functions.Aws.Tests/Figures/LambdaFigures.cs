@@ -9,7 +9,8 @@ namespace Serverless.Functions.Aws.Tests.Figures;
 
 /// <summary>
 /// Figures, printed with the test output (<c>--logger "console;verbosity=detailed"</c>). One run of each in the
-/// default test run; AWS_FIGURES_RUNS sets more, AWS_BOOTSTRAP_AOT adds the Native AOT binary and
+/// default test run; AWS_FIGURES_RUNS sets more, AWS_BOOTSTRAP_AOT adds the Native AOT binary, AWS_BOOTSTRAP_R2R the
+/// self-contained ReadyToRun one, and
 /// AWS_COLDSTART_BASELINE a bare program that only creates the session and runs once (functions-aws/figures.sh sets all three).
 /// </summary>
 [Trait("Category", "Figures")]
@@ -23,9 +24,12 @@ public sealed class LambdaFigures(MotoServer moto, ITestOutputHelper output) : I
     public async Task ColdStart_ProcessStartToFirstResponsePosted_Medians()
     {
         var binaries = new List<(string Label, string Path)> { ("jit", BootstrapProcess.BuiltExecutable) };
-        if (Environment.GetEnvironmentVariable("AWS_BOOTSTRAP_AOT") is { Length: > 0 } aot)
+        foreach (var (label, variable) in new[] { ("aot", "AWS_BOOTSTRAP_AOT"), ("r2r", "AWS_BOOTSTRAP_R2R") })
         {
-            binaries.Add(("aot", Path.GetFullPath(aot)));
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } binary)
+            {
+                binaries.Add((label, Path.GetFullPath(binary)));
+            }
         }
 
         await using var function = await MotoFunction.CreateAsync(moto);

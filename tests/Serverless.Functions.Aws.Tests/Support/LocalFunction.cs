@@ -14,7 +14,10 @@ public sealed class LocalFunction : IDisposable
         var settings = FunctionSettings.From(name => name == FunctionSettings.ModelDirectoryVariable ? TestModels.Repository : null);
         _services = new ServiceCollection().AddLogging().AddAwsFunction(settings).BuildServiceProvider();
         Dispatcher = _services.GetRequiredService<EventDispatcher>();
+        Host = _services.GetRequiredService<Serverless.Inference.Hosting.ModelHost>();
     }
+
+    internal Serverless.Inference.Hosting.ModelHost Host { get; }
 
     internal EventDispatcher Dispatcher { get; }
 
