@@ -94,7 +94,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
         // The adapter's named connection: models, incoming, outgoing and failed containers.
-        { name: '${storageConnectionName}__serviceUri', value: blobEndpoint }
+        { name: '${storageConnectionName}__blobServiceUri', value: blobEndpoint }
         // The blob trigger writes poison messages to a queue of the same connection.
         { name: '${storageConnectionName}__queueServiceUri', value: queueEndpoint }
         { name: '${storageConnectionName}__credential', value: 'managedidentity' }

@@ -115,7 +115,7 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     {
         var settings = AppSettings();
 
-        Assert.Equal("[parameters('blobEndpoint')]", settings[$"{AzureContract.StorageConnection}__serviceUri"]);
+        Assert.Equal("[parameters('blobEndpoint')]", settings[$"{AzureContract.StorageConnection}__blobServiceUri"]);
         Assert.Equal("managedidentity", settings[$"{AzureContract.StorageConnection}__credential"]);
         Assert.Equal("[parameters('identityClientId')]", settings[$"{AzureContract.StorageConnection}__clientId"]);
         Assert.Equal("[parameters('storageAccountName')]", settings["AzureWebJobsStorage__accountName"]);
