@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using Microsoft.ML.OnnxRuntime;
 using Serverless.Inference.Benchmarks.Harness;
+using static Serverless.Inference.Benchmarks.Harness.PipelineShares;
 using Serverless.Inference.Pipelines;
 using Serverless.Inference.Runtime;
 using SixLabors.ImageSharp;
@@ -19,9 +19,6 @@ namespace Serverless.Inference.Benchmarks.Figures;
 internal static class PipelineImage
 {
     private const string Model = "ppocr-cls";
-    private const int Rounds = 20;
-    private const int PerRound = 5;
-    private const int WarmupCalls = 5;
     private const int ImageWidth = 320;
     private const int ImageHeight = 64;
     private static readonly int[] Batches = [1, 8];
@@ -82,80 +79,19 @@ internal static class PipelineImage
             var (body, headerLength) = BinaryBytesRequest(imageInput.Name, images);
             await CheckAgreesAsync(batch, lease.Endpoint, imageRequest, postprocess, scores, client, uri, body, headerLength);
 
-            var variants = new (string Label, Func<Task<double>> Measure)[]
-            {
-                ("(a) preprocess: decode, resize, normalise", () => Task.FromResult(Time(() => Apply(preprocess, imageTensor)))),
-                ("(b) bare InferenceSession.Run (baseline)", () => Task.FromResult(Time(() => session.Run(runOptions, inputNames, inputValues, outputNames).Dispose()))),
-                ("(c) postprocess: top_k + argmax_label", () => Task.FromResult(Time(() => Apply(postprocess, scores)))),
-                ("(d) whole pipeline in process", () => Task.FromResult(Time(() => lease.Endpoint.Run([imageRequest], null, CancellationToken.None).Dispose()))),
-                ("(e) full HTTP, binary BYTES in", () => TimeRequestAsync(client, uri, body, headerLength)),
-            };
-            var samples = variants.Select(_ => new List<double>()).ToArray();
-            foreach (var variant in variants)
-            {
-                for (var i = 0; i < WarmupCalls; i++)
-                {
-                    await variant.Measure();
-                }
-            }
-
-            for (var round = 0; round < Rounds; round++)
-            {
-                for (var k = 0; k < variants.Length; k++)
-                {
-                    var v = (round + k) % variants.Length;
-                    for (var i = 0; i < PerRound; i++)
-                    {
-                        samples[v].Add(await variants[v].Measure());
-                    }
-                }
-            }
-
-            Console.WriteLine();
-            Report.Line($"batch {batch} ({batch} image{(batch == 1 ? "" : "s")} per request)");
-            Report.Columns("ms");
-            for (var v = 0; v < variants.Length; v++)
-            {
-                Report.Row(variants[v].Label, samples[v], "F3");
-            }
-
-            var (pre, run, post, whole, http) = (Stats.Median(samples[0]), Stats.Median(samples[1]), Stats.Median(samples[2]), Stats.Median(samples[3]), Stats.Median(samples[4]));
-            Report.Line($"share of (d): preprocess {100 * pre / whole:F1} %, session Run {100 * run / whole:F1} %, postprocess {100 * post / whole:F2} %, the rest (checks, copies) {100 * (whole - pre - run - post) / whole:F1} %");
-            Report.Line($"per image: preprocess {pre / batch:F3} ms, session Run {run / batch:F3} ms; (d) is {100 * whole / http:F0} % of the HTTP request (e)");
+            PipelineVariant[] variants =
+            [
+                new("(a) preprocess: decode, resize, normalise", () => Time(() => Apply(preprocess, imageTensor))),
+                new("(b) bare InferenceSession.Run (baseline)", () => Time(() => session.Run(runOptions, inputNames, inputValues, outputNames).Dispose())),
+                new("(c) postprocess: top_k + argmax_label", () => Time(() => Apply(postprocess, scores))),
+                new("(d) whole pipeline in process", () => Time(() => lease.Endpoint.Run([imageRequest], null, CancellationToken.None).Dispose())),
+                new("(e) full HTTP, binary BYTES in", () => TimeRequestAsync(client, uri, body, headerLength)),
+            ];
+            var samples = await MeasureAsync(variants);
+            var (pre, run, _, whole, _) = PrintShares($"batch {batch} ({batch} image{(batch == 1 ? "" : "s")} per request)", variants, samples, "image", batch);
             Report.Ratio("preprocess / session Run", pre / run);
             Report.Ratio("whole pipeline (d) / session Run", whole / run);
         }
-    }
-
-    private static PipelineRun Apply(IReadOnlyList<IPipelineOperation> steps, PipelineTensor input)
-    {
-        var run = new PipelineRun(CancellationToken.None);
-        run.Set(input);
-        foreach (var step in steps)
-        {
-            step.Apply(run);
-        }
-
-        return run;
-    }
-
-    private static double Time(Action action)
-    {
-        var start = Stopwatch.GetTimestamp();
-        action();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    private static async Task<double> TimeRequestAsync(HttpClient client, Uri uri, byte[] body, int headerLength)
-    {
-        var start = Stopwatch.GetTimestamp();
-        using var request = InferBodies.Post(uri, body, headerLength);
-        using var response = await client.SendAsync(request);
-        await response.Content.ReadAsByteArrayAsync();
-        var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        return response.StatusCode == HttpStatusCode.OK
-            ? elapsed
-            : throw new InvalidOperationException(Report.Invariant($"the host answered {(int)response.StatusCode}"));
     }
 
     /// <summary>The in-process pipeline, the separately run steps and the HTTP answer must give the same labels.</summary>

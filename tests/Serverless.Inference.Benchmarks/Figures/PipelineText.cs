@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Serverless.Inference.Benchmarks.Harness;
+using static Serverless.Inference.Benchmarks.Harness.PipelineShares;
 using Serverless.Inference.Pipelines;
 using Serverless.Inference.Runtime;
 
@@ -19,9 +19,6 @@ namespace Serverless.Inference.Benchmarks.Figures;
 internal static class PipelineText
 {
     private const string Model = "minilm";
-    private const int Rounds = 20;
-    private const int PerRound = 5;
-    private const int WarmupCalls = 5;
     private static readonly int[] Batches = [1, 8];
 
     /// <summary>Ordinary English sentences of 5 to 19 words.</summary>
@@ -90,89 +87,25 @@ internal static class PipelineText
                 $$$"""{"inputs":[{"name":"{{{textInput.Name}}}","datatype":"BYTES","shape":[{{{batch}}}],"data":{{{JsonSerializer.Serialize(Sentences[..batch])}}}}]}"""));
             await CheckAgreesAsync(batch, lease.Endpoint, textRequest, postprocess, hidden, attentionMask, client, uri, body);
 
-            var variants = new (string Label, Func<Task<double>> Measure)[]
-            {
-                ("(a) preprocess: bert_tokenize", () => Task.FromResult(Time(() => Apply(preprocess, textTensor)))),
-                ("(b) bare InferenceSession.Run (baseline)", () => Task.FromResult(Time(() => session.Run(runOptions, inputNames, inputValues, outputNames).Dispose()))),
-                ("(c) postprocess: mean_pool + l2_normalize", () => Task.FromResult(Time(() => Apply(postprocess, hidden, attentionMask)))),
-                ("(d) whole pipeline in process", () => Task.FromResult(Time(() => lease.Endpoint.Run([textRequest], null, CancellationToken.None).Dispose()))),
-                ("(e) full HTTP, JSON texts in", () => TimeRequestAsync(client, uri, body)),
-            };
-            var samples = variants.Select(_ => new List<double>()).ToArray();
-            foreach (var variant in variants)
-            {
-                for (var i = 0; i < WarmupCalls; i++)
-                {
-                    await variant.Measure();
-                }
-            }
-
-            for (var round = 0; round < Rounds; round++)
-            {
-                for (var k = 0; k < variants.Length; k++)
-                {
-                    var v = (round + k) % variants.Length;
-                    for (var i = 0; i < PerRound; i++)
-                    {
-                        samples[v].Add(await variants[v].Measure());
-                    }
-                }
-            }
-
+            PipelineVariant[] variants =
+            [
+                new("(a) preprocess: bert_tokenize", () => Time(() => Apply(preprocess, textTensor))),
+                new("(b) bare InferenceSession.Run (baseline)", () => Time(() => session.Run(runOptions, inputNames, inputValues, outputNames).Dispose())),
+                new("(c) postprocess: mean_pool + l2_normalize", () => Time(() => Apply(postprocess, hidden, attentionMask))),
+                new("(d) whole pipeline in process", () => Time(() => lease.Endpoint.Run([textRequest], null, CancellationToken.None).Dispose())),
+                new("(e) full HTTP, JSON texts in", () => TimeRequestAsync(client, uri, body, null)),
+            ];
+            var samples = await MeasureAsync(variants);
             foreach (var value in inputValues)
             {
                 value.Dispose();
             }
 
-            Console.WriteLine();
-            Report.Line($"batch {batch} ({batch} text{(batch == 1 ? "" : "s")} per request, padded to {tokens[0].Shape[1]} tokens)");
-            Report.Columns("ms");
-            for (var v = 0; v < variants.Length; v++)
-            {
-                Report.Row(variants[v].Label, samples[v], "F3");
-            }
-
-            var (pre, run, post, whole, http) = (Stats.Median(samples[0]), Stats.Median(samples[1]), Stats.Median(samples[2]), Stats.Median(samples[3]), Stats.Median(samples[4]));
-            Report.Line($"share of (d): preprocess {100 * pre / whole:F1} %, session Run {100 * run / whole:F1} %, postprocess {100 * post / whole:F2} %, the rest (checks, copies) {100 * (whole - pre - run - post) / whole:F1} %");
-            Report.Line($"per text: preprocess {pre / batch:F3} ms, session Run {run / batch:F3} ms; (d) is {100 * whole / http:F0} % of the HTTP request (e)");
+            var (pre, run, post, whole, _) = PrintShares(
+                $"batch {batch} ({batch} text{(batch == 1 ? "" : "s")} per request, padded to {tokens[0].Shape[1]} tokens)", variants, samples, "text", batch);
             Report.Ratio("pre + postprocess / session Run", (pre + post) / run);
             Report.Ratio("whole pipeline (d) / session Run", whole / run);
         }
-    }
-
-    private static PipelineRun Apply(IReadOnlyList<IPipelineOperation> steps, params PipelineTensor[] inputs)
-    {
-        var run = new PipelineRun(CancellationToken.None);
-        foreach (var input in inputs)
-        {
-            run.Set(input);
-        }
-
-        foreach (var step in steps)
-        {
-            step.Apply(run);
-        }
-
-        return run;
-    }
-
-    private static double Time(Action action)
-    {
-        var start = Stopwatch.GetTimestamp();
-        action();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    private static async Task<double> TimeRequestAsync(HttpClient client, Uri uri, byte[] body)
-    {
-        var start = Stopwatch.GetTimestamp();
-        using var request = InferBodies.Post(uri, body, null);
-        using var response = await client.SendAsync(request);
-        await response.Content.ReadAsByteArrayAsync();
-        var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        return response.StatusCode == HttpStatusCode.OK
-            ? elapsed
-            : throw new InvalidOperationException(Report.Invariant($"the host answered {(int)response.StatusCode}"));
     }
 
     /// <summary>The in-process pipeline, the separately run steps and the HTTP answer must give the same embeddings.</summary>
