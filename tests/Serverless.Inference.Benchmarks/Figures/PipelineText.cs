@@ -46,15 +46,8 @@ internal static class PipelineText
             Report.Invariant($"{Rounds} rounds x {PerRound} calls per variant and batch size, the order rotated every round; shares are of the median of (d)."));
 
         await using var serve = await ServeHost.StartAsync(Loopback.ModelRepository, 16 * 1024 * 1024);
-        using var lease = await serve.Models.AcquireAsync(Model, null, CancellationToken.None);
-        var load = lease.LoadReport;
-        Report.Line($"{Model} loaded by the serve host in {load.Total.TotalMilliseconds:F0} ms (session {load.SessionCreate.TotalMilliseconds:F0} ms, warmup {load.Warmup.TotalMilliseconds:F0} ms)");
-
-        var pipeline = lease.Manifest.Pipeline ?? throw new InvalidOperationException($"{Model} has no pipeline");
-        var assets = new Dictionary<string, string> { ["vocab.txt"] = Path.Combine(Loopback.ModelRepository, Model, "1", "vocab.txt") };
-        var context = new PipelineBuildContext(assets, lease.Model.Signature);
-        var preprocess = pipeline.Preprocess.Select(step => step.Create(context)).ToList();
-        var postprocess = pipeline.Postprocess.Select(step => step.Create(context)).ToList();
+        using var lease = await LoadAsync(serve, Model);
+        var (preprocess, postprocess) = Steps(lease, "vocab.txt");
         var textInput = lease.Endpoint.Signature.Inputs.Single();
         string[] inputNames = [.. lease.Model.Signature.Inputs.Select(input => input.Name)];
         string[] outputNames = [.. lease.Model.Signature.Outputs.Select(output => output.Name)];

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Serverless.Inference.Hosting;
 using Serverless.Inference.Pipelines;
 
 namespace Serverless.Inference.Benchmarks.Harness;
@@ -16,6 +17,24 @@ internal static class PipelineShares
     public const int Rounds = 20;
     public const int PerRound = 5;
     public const int WarmupCalls = 5;
+
+    /// <summary>The model as the serve host loaded it, with how long that took.</summary>
+    public static async Task<ModelLease> LoadAsync(ServeHost serve, string model)
+    {
+        var lease = await serve.Models.AcquireAsync(model, null, CancellationToken.None);
+        var load = lease.LoadReport;
+        Report.Line($"{model} loaded by the serve host in {load.Total.TotalMilliseconds:F0} ms (session {load.SessionCreate.TotalMilliseconds:F0} ms, warmup {load.Warmup.TotalMilliseconds:F0} ms)");
+        return lease;
+    }
+
+    /// <summary>The model's pre- and postprocessing steps, built on their own so each can be timed alone.</summary>
+    public static (List<IPipelineOperation> Preprocess, List<IPipelineOperation> Postprocess) Steps(ModelLease lease, string assetFile)
+    {
+        var pipeline = lease.Manifest.Pipeline ?? throw new InvalidOperationException($"{lease.Name} has no pipeline");
+        var assets = new Dictionary<string, string> { [assetFile] = Path.Combine(Loopback.ModelRepository, lease.Name, lease.Version, assetFile) };
+        var context = new PipelineBuildContext(assets, lease.Model.Signature);
+        return ([.. pipeline.Preprocess.Select(step => step.Create(context))], [.. pipeline.Postprocess.Select(step => step.Create(context))]);
+    }
 
     public static PipelineRun Apply(IReadOnlyList<IPipelineOperation> steps, params PipelineTensor[] inputs)
     {
