@@ -67,7 +67,11 @@ internal sealed class S3BatchStore(IAmazonS3 s3, string bucket) : IBatchStore
         if (await StatAsync(to, cancellationToken).ConfigureAwait(false) is not null || !await TryCopyAsync(from, to, cancellationToken).ConfigureAwait(false))
         {
             destination = $"{to}.{Guid.NewGuid():N}";
-            await TryCopyAsync(from, destination, cancellationToken).ConfigureAwait(false);
+            if (!await TryCopyAsync(from, destination, cancellationToken).ConfigureAwait(false))
+            {
+                // Never delete the source without a copy in place.
+                throw new IOException($"could not move {from}: {destination} is taken");
+            }
         }
 
         await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = from }, cancellationToken).ConfigureAwait(false);

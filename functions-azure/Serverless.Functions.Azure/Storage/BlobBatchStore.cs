@@ -97,7 +97,11 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
         if (!await CopyCreateOnlyAsync(source, BlobOf(to, write: true), sourceConditions, cancellationToken).ConfigureAwait(false))
         {
             destination = $"{to}.{Guid.NewGuid():N}";
-            await CopyCreateOnlyAsync(source, BlobOf(destination, write: true), sourceConditions, cancellationToken).ConfigureAwait(false);
+            if (!await CopyCreateOnlyAsync(source, BlobOf(destination, write: true), sourceConditions, cancellationToken).ConfigureAwait(false))
+            {
+                // Never delete the source without a copy in place.
+                throw new IOException($"could not move {from}: {destination} is taken");
+            }
         }
 
         try
