@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Serverless.Inference.Protocol;
@@ -16,6 +17,10 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 32 };
     private readonly bool[] _filled = new bool[columns.Count];
+    // The field that names a BYTES value by key instead of carrying it, or null where a column cannot be given so.
+    private readonly byte[]?[] _keyFields = [.. columns.Select(c => c.Spec.DataType == TensorDataType.Bytes && c.RowElements == 1
+        ? Encoding.UTF8.GetBytes(c.Spec.Name + MicroBatch.KeySuffix)
+        : null)];
     private readonly Utf8JsonWriter _writer = new(Stream.Null, InferResponseWriter.WriterOptions);
 
     public override bool HasHeader => false;
@@ -182,13 +187,12 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
     {
         for (var i = 0; i < Columns.Count; i++)
         {
-            var column = Columns[i];
-            if (reader.ValueTextEquals(column.Spec.Name))
+            if (reader.ValueTextEquals(Columns[i].Spec.Name))
             {
                 return (i, false);
             }
 
-            if (column.Spec.DataType == TensorDataType.Bytes && column.RowElements == 1 && reader.ValueTextEquals(column.Spec.Name + MicroBatch.KeySuffix))
+            if (_keyFields[i] is { } keyField && reader.ValueTextEquals(keyField))
             {
                 return (i, true);
             }
