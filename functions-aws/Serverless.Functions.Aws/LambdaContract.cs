@@ -20,6 +20,9 @@ public static class LambdaContract
 
     public const string FailedPrefix = "failed/";
 
+    /// <summary>Environment variable: minutes a file must have sat under <c>incoming/</c> before the scheduled sweep takes it up.</summary>
+    public const string SweepAfterMinutesVariable = "INFERENCE_SWEEP_AFTER_MINUTES";
+
     /// <summary>The executable name a <c>provided.al2023</c> custom runtime starts.</summary>
     public const string BootstrapName = "bootstrap";
 }

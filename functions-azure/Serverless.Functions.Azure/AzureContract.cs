@@ -25,4 +25,19 @@ public static class AzureContract
 
     /// <summary>Comma-separated model names loaded at start-up, before the first request.</summary>
     public const string WarmupModelsSetting = "Inference__WarmupModels";
+
+    /// <summary>The timer-triggered function that scores files under <c>incoming/</c> whose event never arrived.</summary>
+    public const string SweepIncomingFunction = "SweepIncoming";
+
+    /// <summary>NCRONTAB schedule of <see cref="SweepIncomingFunction"/> (six fields, seconds first).</summary>
+    public const string SweepScheduleSetting = "Inference__SweepSchedule";
+
+    /// <summary>Minutes a file must have sat under <c>incoming/</c> before the sweep takes it up.</summary>
+    public const string SweepAfterMinutesSetting = "Inference__SweepAfterMinutes";
+
+    /// <summary>The instance's memory in MB (Flex Consumption's instanceMemoryMB): the model and request budgets derive from it.</summary>
+    public const string InstanceMemorySetting = "Inference__InstanceMemoryMB";
+
+    /// <summary>Where Event Grid puts blob events it could not deliver, in the inference storage account.</summary>
+    public const string DeadLetterContainer = "deadletter";
 }
