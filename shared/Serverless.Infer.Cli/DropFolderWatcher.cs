@@ -53,7 +53,23 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
                 continue;
             }
 
-            var outcome = await runner.ProcessAsync(key, cancellationToken).ConfigureAwait(false);
+            BatchOutcome outcome;
+            try
+            {
+                outcome = await runner.ProcessAsync(key, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+#pragma warning disable CA1031 // One file must never stop the watcher (and with it the whole host); it is tried again later.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                logger.LogError(e, "Batch input {Key} could not be processed; it will be tried again", key);
+                outcome = new BatchOutcome(BatchOutcomeKind.WillRetry, key, Error: e.Message);
+            }
+
             outcomes.Add(outcome);
             if (outcome.Kind == BatchOutcomeKind.WillRetry)
             {

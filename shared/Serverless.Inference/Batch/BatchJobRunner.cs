@@ -80,9 +80,19 @@ public sealed class BatchJobRunner
         {
             throw;
         }
-        catch (Exception e) when (e is InferenceException or IOException or JsonException or UnauthorizedAccessException)
+#pragma warning disable CA1031 // Any failure counts as an attempt: a file that throws something unforeseen must still end in failed/.
+        catch (Exception e)
+#pragma warning restore CA1031
         {
-            return await FailAsync(batchKey, input, e.Message, cancellationToken).ConfigureAwait(false);
+            var error = e is InferenceException or IOException or JsonException or UnauthorizedAccessException
+                ? e.Message
+                : $"unexpected {e.GetType().Name}: {e.Message}";
+            if (error != e.Message)
+            {
+                _logger.LogError(e, "Batch input {Key} failed with an unexpected error", input.Key);
+            }
+
+            return await FailAsync(batchKey, input, error, cancellationToken).ConfigureAwait(false);
         }
     }
 

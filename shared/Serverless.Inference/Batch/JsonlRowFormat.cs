@@ -171,7 +171,7 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("inputs"u8))
+            if (NameOf(ref reader) is { } name ? name == "inputs" : reader.ValueTextEquals("inputs"u8))
             {
                 return true;
             }
@@ -185,14 +185,15 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
 
     private (int Column, bool ByKey) IndexOf(ref Utf8JsonReader reader)
     {
+        var name = NameOf(ref reader);
         for (var i = 0; i < Columns.Count; i++)
         {
-            if (reader.ValueTextEquals(Columns[i].Spec.Name))
+            if (name is null ? reader.ValueTextEquals(Columns[i].Spec.Name) : name == Columns[i].Spec.Name)
             {
                 return (i, false);
             }
 
-            if (_keyFields[i] is { } keyField && reader.ValueTextEquals(keyField))
+            if (_keyFields[i] is { } keyField && (name is null ? reader.ValueTextEquals(keyField) : name == Encoding.UTF8.GetString(keyField)))
             {
                 return (i, true);
             }
@@ -200,6 +201,13 @@ internal sealed class JsonlRowFormat(IReadOnlyList<BatchColumn> columns, IReadOn
 
         return (-1, false);
     }
+
+    /// <summary>
+    /// An escaped property name as text, unescaped once (a name that cannot be text, such as a lone surrogate escape,
+    /// is the row's error); null for the usual unescaped name, which is compared as bytes with no allocation.
+    /// </summary>
+    private static string? NameOf(ref Utf8JsonReader reader) =>
+        reader.ValueIsEscaped ? InferRequestReader.Text(ref reader, "a field name") : null;
 
     private void ReadValue(ref Utf8JsonReader reader, int column, MicroBatch batch)
     {

@@ -28,12 +28,6 @@ public static class InferRequestReader
             DisposeAll(inputs);
             throw InferenceException.BadRequest($"malformed JSON: {e.Message}");
         }
-        catch (InvalidOperationException e) when (e.InnerException is System.Text.DecoderFallbackException)
-        {
-            // The reader checks structure, not encoding: a name or string that is not UTF-8 fails only when read as text.
-            DisposeAll(inputs);
-            throw InferenceException.BadRequest("malformed JSON: a string is not valid UTF-8");
-        }
         catch
         {
             DisposeAll(inputs);
@@ -57,7 +51,7 @@ public static class InferRequestReader
             {
                 Next(ref reader);
                 id = reader.TokenType == JsonTokenType.String
-                    ? reader.GetString()
+                    ? Text(ref reader, "'id'")
                     : throw InferenceException.BadRequest("'id' must be a string");
             }
             else if (reader.ValueTextEquals("parameters"u8))
@@ -155,12 +149,12 @@ public static class InferRequestReader
                 if (reader.ValueTextEquals("name"u8))
                 {
                     Next(ref reader);
-                    name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'name' must be a string");
+                    name = reader.TokenType == JsonTokenType.String ? Text(ref reader, "an input's 'name'") : throw InferenceException.BadRequest("an input's 'name' must be a string");
                 }
                 else if (reader.ValueTextEquals("datatype"u8))
                 {
                     Next(ref reader);
-                    datatypeName = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an input's 'datatype' must be a string");
+                    datatypeName = reader.TokenType == JsonTokenType.String ? Text(ref reader, "an input's 'datatype'") : throw InferenceException.BadRequest("an input's 'datatype' must be a string");
                 }
                 else if (reader.ValueTextEquals("shape"u8))
                 {
@@ -410,7 +404,7 @@ public static class InferRequestReader
             if (reader.ValueTextEquals("name"u8))
             {
                 Next(ref reader);
-                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.BadRequest("an output's 'name' must be a string");
+                name = reader.TokenType == JsonTokenType.String ? Text(ref reader, "an output's 'name'") : throw InferenceException.BadRequest("an output's 'name' must be a string");
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
@@ -447,7 +441,7 @@ public static class InferRequestReader
         var parameters = new List<Parameter>();
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
-            var name = reader.GetString()!;
+            var name = Text(ref reader, $"a parameter name of the {owner}");
             Next(ref reader);
             if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False))
             {
@@ -475,6 +469,22 @@ public static class InferRequestReader
         long.TryParse(parameter.RawJsonValue, out var size) && size >= 0
             ? size
             : throw InferenceException.BadRequest($"binary_data_size must be a non-negative integer, not {System.Text.Encoding.UTF8.GetString(parameter.RawJsonValue)}");
+
+    /// <summary>
+    /// A string or property name as text. The reader checks structure, not encoding: bytes that are not UTF-8, or an
+    /// escaped lone surrogate (<c>"\ud800"</c>), which has no UTF-8 form, fail only when read as text.
+    /// </summary>
+    internal static string Text(ref Utf8JsonReader reader, string what)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw InferenceException.BadRequest($"{what} is not valid text: it holds bytes that are not UTF-8 or an escaped lone surrogate such as \\ud800");
+        }
+    }
 
     private static JsonTokenType Next(ref Utf8JsonReader reader) =>
         reader.Read() ? reader.TokenType : throw InferenceException.BadRequest("malformed JSON: the request body ends early");

@@ -99,16 +99,7 @@ internal static class JsonTensorData
                 return;
             }
 
-            try
-            {
-                target[offset + index] = Encoding.UTF8.GetBytes(reader.GetString()!);
-            }
-            catch (InvalidOperationException e) when (e.InnerException is not DecoderFallbackException)
-            {
-                // An escaped lone surrogate ("\ud800") has no UTF-8 form; the reader throws rather than replace it.
-                // (Bytes that are not UTF-8 fail with a DecoderFallbackException inside, which the request reader reports.)
-                throw InferenceException.BadRequest($"input '{name}' element {index} is not valid text: it escapes a lone UTF-16 surrogate");
-            }
+            target[offset + index] = Encoding.UTF8.GetBytes(InferRequestReader.Text(ref reader, $"input '{name}' element {index}"));
         }
     }
 

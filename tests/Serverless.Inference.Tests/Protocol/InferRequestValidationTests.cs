@@ -168,7 +168,25 @@ public sealed class InferRequestValidationTests(OipServerFixture fixture) : ICla
 
         var reply = await _client.PostAsync($"/v2/models/{model}/infer", new ByteArrayContent(body));
 
-        reply.AssertError(400, "malformed JSON: a string is not valid UTF-8");
+        reply.AssertError(400);
+        Assert.Contains("is not valid text: it holds bytes that are not UTF-8", reply.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Fp32, """{"id":"\ud800","inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]}""", "'id'")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x\udfff","datatype":"FP32","shape":[1],"data":[1]}]}""", "an input's 'name'")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x","datatype":"FP32\ud800","shape":[1],"data":[1]}]}""", "an input's 'datatype'")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{"name":"\ud800y"}]}""", "an output's 'name'")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}],"parameters":{"\ud800":1}}""", "a parameter name of the request")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1],"parameters":{"\ud800":1}}]}""", "a parameter name of the input")]
+    [InlineData(Fp32, """{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{"name":"y","parameters":{"\ud800":1}}]}""", "a parameter name of the output")]
+    [InlineData("identity-bytes", """{"inputs":[{"name":"x","datatype":"BYTES","shape":[1],"data":["a\ud800"]}]}""", "input 'x' element 0")]
+    public async Task Infer_LoneSurrogateEscape_Returns400NamingTheString(string model, string body, string what)
+    {
+        var reply = await _client.InferAsync(model, body);
+
+        reply.AssertError(400, $"{what} is not valid text: it holds bytes that are not UTF-8 or an escaped lone surrogate such as \\ud800");
+        (await _client.GetAsync("/v2/health/live")).AssertOk();
     }
 
     [Fact]
