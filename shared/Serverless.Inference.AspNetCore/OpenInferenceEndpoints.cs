@@ -27,7 +27,7 @@ public static class OpenInferenceEndpoints
             request.Method,
             request.Path.Value ?? "/",
             name => headers.TryGetValue(name, out var value) ? value.ToString() : null,
-            request.Body,
+            new TransportErrorStream(request.Body),
             request.ContentLength);
 
         using var response = await handler.HandleAsync(oipRequest, context.RequestAborted).ConfigureAwait(false);

@@ -7,6 +7,7 @@ public enum InferenceErrorKind
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    RequestTimeout,
     Unavailable,
     Cancelled,
     Internal,

@@ -77,6 +77,7 @@ public sealed class OpenInferenceHandler
         InferenceErrorKind.NotFound => 404,
         InferenceErrorKind.MethodNotAllowed => 405,
         InferenceErrorKind.PayloadTooLarge => 413,
+        InferenceErrorKind.RequestTimeout => 408,
         InferenceErrorKind.Unavailable => 503,
         InferenceErrorKind.Cancelled => 504,
         _ => 500,
