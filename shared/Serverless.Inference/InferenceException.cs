@@ -13,7 +13,7 @@ public enum InferenceErrorKind
     Internal,
 }
 
-/// <summary>An error whose message is safe and useful to show to the caller.</summary>
+/// <summary>An error whose message is safe and useful to show to the caller; <see cref="Detail"/> is for the log only.</summary>
 public sealed class InferenceException : Exception
 {
     public InferenceException(InferenceErrorKind kind, string message, Exception? inner = null)
@@ -34,6 +34,12 @@ public sealed class InferenceException : Exception
     }
 
     public InferenceErrorKind Kind { get; } = InferenceErrorKind.Internal;
+
+    /// <summary>
+    /// What the operator needs and a caller must not see (a storage URI, a local path, the runtime's own message):
+    /// logged with an error id that the caller's message carries, never sent.
+    /// </summary>
+    public string? Detail { get; init; }
 
     public static InferenceException BadRequest(string message) => new(InferenceErrorKind.BadRequest, message);
 

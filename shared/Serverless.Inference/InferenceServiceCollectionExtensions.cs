@@ -33,7 +33,8 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton(provider => new OpenInferenceHandler(
             provider.GetRequiredService<ModelHost>(),
             limits,
-            provider.GetService<ILogger<OpenInferenceHandler>>()));
+            provider.GetService<ILogger<OpenInferenceHandler>>(),
+            provider.GetService<TimeProvider>()));
         return services;
     }
 }

@@ -95,6 +95,18 @@ public static class OnnxTestModels
             .ToBytes();
     }
 
+    /// <summary>
+    /// <c>y = Reshape(x, [2, 2])</c> with x float [N, 4]: one row fits, any other count makes ONNX Runtime fail inside
+    /// the run with an enforcement message that carries its own source path, line and C++ function.
+    /// </summary>
+    public static byte[] FourToTwoByTwo() =>
+        new OnnxModelBuilder("four-to-two-by-two")
+            .Input("x", OnnxElementType.Float, "N", 4)
+            .Output("y", OnnxElementType.Float, 2, 2)
+            .Initializer<long>("shape", [2, 2], 2)
+            .Node("Reshape", ["x", "shape"], ["y"])
+            .ToBytes();
+
     /// <summary><c>mean = GlobalAveragePool(image)</c>: float [N, C, H, W] to float [N, C, 1, 1].</summary>
     public static byte[] Image(int channels, int height, int width)
     {

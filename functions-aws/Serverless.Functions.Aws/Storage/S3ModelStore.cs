@@ -105,5 +105,5 @@ internal sealed class S3ModelStore(IAmazonS3 s3, string bucket, string prefix = 
     }
 
     private InferenceException Unavailable(Exception e) =>
-        new(InferenceErrorKind.Unavailable, $"the model repository {Description} cannot be read: {e.Message}", e);
+        new(InferenceErrorKind.Unavailable, "the model repository cannot be read", e) { Detail = $"{Description}: {e.Message}" };
 }

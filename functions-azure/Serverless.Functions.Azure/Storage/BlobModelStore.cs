@@ -66,11 +66,11 @@ internal sealed class BlobModelStore : IModelStore
         }
         catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
         {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} does not exist", e);
+            throw new InferenceException(InferenceErrorKind.Unavailable, "the model container does not exist", e) { Detail = Description };
         }
         catch (RequestFailedException e)
         {
-            throw BlobErrors.Unavailable($"the model container {Description} cannot be listed", e);
+            throw BlobErrors.Unavailable("the model container cannot be listed", Description, e);
         }
 
         names.Sort(StringComparer.Ordinal);
@@ -95,7 +95,7 @@ internal sealed class BlobModelStore : IModelStore
         }
         catch (RequestFailedException e) when (!BlobErrors.IsContainerMissing(e))
         {
-            throw BlobErrors.Unavailable($"the versions of '{model}' in {Description} cannot be listed", e);
+            throw BlobErrors.Unavailable($"the versions of '{model}' cannot be listed", Description, e);
         }
         catch (RequestFailedException)
         {
@@ -118,18 +118,18 @@ internal sealed class BlobModelStore : IModelStore
         {
             if (path.FileName == ModelFilePath.ManifestFileName && await IsEmptyAsync(cancellationToken).ConfigureAwait(false))
             {
-                throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} holds no models");
+                throw new InferenceException(InferenceErrorKind.Unavailable, "the model container holds no models") { Detail = Description };
             }
 
             return null;
         }
         catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
         {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} does not exist", e);
+            throw new InferenceException(InferenceErrorKind.Unavailable, "the model container does not exist", e) { Detail = Description };
         }
         catch (RequestFailedException e)
         {
-            throw BlobErrors.Unavailable($"{name} in {Description} cannot be read", e);
+            throw BlobErrors.Unavailable($"{name} cannot be read", Description, e);
         }
     }
 
@@ -146,11 +146,11 @@ internal sealed class BlobModelStore : IModelStore
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"{name} in {Description} changed while it was being loaded; the next request loads the new content", e);
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"{name} changed while it was being loaded; the next request loads the new content", e) { Detail = Description };
         }
         catch (RequestFailedException e)
         {
-            throw BlobErrors.Unavailable($"{name} in {Description} cannot be read", e);
+            throw BlobErrors.Unavailable($"{name} cannot be read", Description, e);
         }
     }
 
@@ -168,11 +168,11 @@ internal sealed class BlobModelStore : IModelStore
         }
         catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
         {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model container {Description} does not exist", e);
+            throw new InferenceException(InferenceErrorKind.Unavailable, "the model container does not exist", e) { Detail = Description };
         }
         catch (RequestFailedException e)
         {
-            throw BlobErrors.Unavailable($"the model container {Description} cannot be listed", e);
+            throw BlobErrors.Unavailable("the model container cannot be listed", Description, e);
         }
     }
 }

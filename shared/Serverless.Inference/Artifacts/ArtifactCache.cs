@@ -76,7 +76,10 @@ public sealed class ArtifactCache
                 {
                     throw new InferenceException(
                         InferenceErrorKind.Unavailable,
-                        $"download of '{file.Path}' from {store.Description} ended after {destination.Length} of {file.Length} bytes");
+                        $"download of '{file.Path}' ended after {destination.Length} of {file.Length} bytes")
+                    {
+                        Detail = store.Description,
+                    };
                 }
             }
 

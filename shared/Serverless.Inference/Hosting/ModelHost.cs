@@ -83,7 +83,7 @@ public sealed class ModelHost : IDisposable
 
                 if (slot.Current is null && slot.Failure is { } failure && now < failure.RetryAt)
                 {
-                    throw new InferenceException(InferenceErrorKind.Unavailable, failure.Message);
+                    throw new InferenceException(InferenceErrorKind.Unavailable, failure.Message) { Detail = failure.Detail };
                 }
 
                 pending = slot.Loading ??= LoadOrRevalidateAsync(key, entry, slot);
@@ -218,12 +218,15 @@ public sealed class ModelHost : IDisposable
         }
         catch (Exception e)
         {
-            var message = e is InferenceException ? e.Message : $"model '{key.Model}' version {key.Version} failed to load: {e.Message}";
+            // The runtime's and the store's own words name local paths and storage addresses: they go to the log only.
+            var (message, detail) = e is InferenceException known
+                ? (known.Message, known.Detail)
+                : ($"model '{key.Model}' version {key.Version} failed to load", e.Message);
             _logger.LogError(e, "Loading model {Model} version {Version} failed", key.Model, key.Version);
             lock (_gate)
             {
                 slot.Loading = null;
-                slot.Failure = (message, _time.GetUtcNow() + _options.FailureRetryInterval);
+                slot.Failure = (message, detail, _time.GetUtcNow() + _options.FailureRetryInterval);
                 if (current is not null)
                 {
                     // The store could not be checked: keep serving what was loaded, and check again later.
@@ -232,7 +235,7 @@ public sealed class ModelHost : IDisposable
                 }
             }
 
-            throw new InferenceException(InferenceErrorKind.Unavailable, message, e);
+            throw new InferenceException(InferenceErrorKind.Unavailable, message, e) { Detail = detail };
         }
     }
 
@@ -417,7 +420,7 @@ public sealed class ModelHost : IDisposable
 
         public Task<LoadedModel>? Loading { get; set; }
 
-        public (string Message, DateTimeOffset RetryAt)? Failure { get; set; }
+        public (string Message, string? Detail, DateTimeOffset RetryAt)? Failure { get; set; }
 
         public DateTimeOffset CheckedAt { get; set; }
 

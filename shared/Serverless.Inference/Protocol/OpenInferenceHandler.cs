@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -25,12 +26,14 @@ public sealed class OpenInferenceHandler
 
     private readonly ModelHost _host;
     private readonly RequestLimits _limits;
+    private readonly RepositoryReadiness _readiness;
     private readonly ILogger _logger;
 
-    public OpenInferenceHandler(ModelHost host, RequestLimits limits, ILogger<OpenInferenceHandler>? logger = null)
+    public OpenInferenceHandler(ModelHost host, RequestLimits limits, ILogger<OpenInferenceHandler>? logger = null, TimeProvider? time = null)
     {
         _host = host;
         _limits = limits;
+        _readiness = new RepositoryReadiness(host.Store, time ?? TimeProvider.System);
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
@@ -46,9 +49,9 @@ public sealed class OpenInferenceHandler
             {
                 RouteKind.ServerMetadata => RequireGet(request, route) ?? ServerMetadata(),
                 RouteKind.Live => RequireGet(request, route) ?? Json(200, w => w.WriteBoolean("live"u8, true)),
-                RouteKind.Ready => RequireGet(request, route) ?? await ServerReadyAsync(cancellationToken).ConfigureAwait(false),
+                RouteKind.Ready => RequireGet(request, route) ?? await ServerReadyAsync(request, cancellationToken).ConfigureAwait(false),
                 RouteKind.ModelMetadata => RequireGet(request, route) ?? await ModelMetadataAsync(route, cancellationToken).ConfigureAwait(false),
-                RouteKind.ModelReady => RequireGet(request, route) ?? await ModelReadyAsync(route, cancellationToken).ConfigureAwait(false),
+                RouteKind.ModelReady => RequireGet(request, route) ?? await ModelReadyAsync(request, route, cancellationToken).ConfigureAwait(false),
                 RouteKind.Infer => await InferAsync(request, route, cancellationToken).ConfigureAwait(false),
                 RouteKind.InvalidName => Error(400, route.Problem!),
                 _ => Error(404, $"no such route: {request.Method} {ModelNames.Printable(request.Path)}"),
@@ -56,7 +59,7 @@ public sealed class OpenInferenceHandler
         }
         catch (InferenceException e)
         {
-            return Error(StatusOf(e.Kind), e.Message);
+            return Error(StatusOf(e.Kind), CallerMessage(e, request));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -66,10 +69,39 @@ public sealed class OpenInferenceHandler
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _logger.LogError(e, "Unhandled error on {Method} {Path}", request.Method, request.Path);
-            return Error(500, "internal error; see the server log");
+            var errorId = NewErrorId();
+            _logger.LogError(e, "Unhandled error on {Method} {Path} (error id {ErrorId})", request.Method, ModelNames.Printable(request.Path), errorId);
+            return Error(500, $"internal error (error id {errorId}); the server log has the details");
         }
     }
+
+    /// <summary>
+    /// The caller's message. A server-side failure, or one with a <see cref="InferenceException.Detail"/> the caller
+    /// must not see, is logged with a fresh error id that the message carries, so an operator can find the detail.
+    /// </summary>
+    private string CallerMessage(InferenceException e, OipHttpRequest request)
+    {
+        var status = StatusOf(e.Kind);
+        if (status < 500 && e.Detail is null)
+        {
+            return e.Message;
+        }
+
+        var errorId = NewErrorId();
+        _logger.Log(
+            status >= 500 ? LogLevel.Warning : LogLevel.Information,
+            e.InnerException,
+            "{Method} {Path} answered {Status} (error id {ErrorId}): {Message}; {Detail}",
+            request.Method,
+            ModelNames.Printable(request.Path),
+            status,
+            errorId,
+            e.Message,
+            e.Detail ?? e.InnerException?.Message);
+        return $"{e.Message} (error id {errorId})";
+    }
+
+    private static string NewErrorId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
     public static int StatusOf(InferenceErrorKind kind) => kind switch
     {
@@ -112,27 +144,16 @@ public sealed class OpenInferenceHandler
         w.WriteEndArray();
     });
 
-    private async Task<OipHttpResponse> ServerReadyAsync(CancellationToken cancellationToken)
+    private async Task<OipHttpResponse> ServerReadyAsync(OipHttpRequest request, CancellationToken cancellationToken)
     {
-        IReadOnlyList<string> models;
-        try
-        {
-            models = await _host.Store.ListModelsAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (InferenceException e)
-        {
-            return NotReady(e.Message);
-        }
-
-        return models.Count == 0
-            ? NotReady($"the model repository {_host.Store.Description} holds no models")
-            : Json(200, w => w.WriteBoolean("ready"u8, true));
-
-        static OipHttpResponse NotReady(string reason) => Json(503, w =>
-        {
-            w.WriteBoolean("ready"u8, false);
-            w.WriteString("error"u8, reason);
-        });
+        var problem = await _readiness.CheckAsync(cancellationToken).ConfigureAwait(false);
+        return problem is null
+            ? Json(200, w => w.WriteBoolean("ready"u8, true))
+            : Json(503, w =>
+            {
+                w.WriteBoolean("ready"u8, false);
+                w.WriteString("error"u8, CallerMessage(problem, request));
+            });
     }
 
     private async Task<OipHttpResponse> ModelMetadataAsync(Route route, CancellationToken cancellationToken)
@@ -194,7 +215,7 @@ public sealed class OpenInferenceHandler
         w.WriteEndArray();
     }
 
-    private async Task<OipHttpResponse> ModelReadyAsync(Route route, CancellationToken cancellationToken)
+    private async Task<OipHttpResponse> ModelReadyAsync(OipHttpRequest request, Route route, CancellationToken cancellationToken)
     {
         try
         {
@@ -212,7 +233,7 @@ public sealed class OpenInferenceHandler
             {
                 w.WriteString("name"u8, route.Model);
                 w.WriteBoolean("ready"u8, false);
-                w.WriteString("error"u8, e.Message);
+                w.WriteString("error"u8, CallerMessage(e, request));
             });
         }
     }

@@ -7,7 +7,7 @@ namespace Serverless.Inference.Repository;
 /// </summary>
 public interface IModelStore
 {
-    /// <summary>A short description for logs and error messages, e.g. the folder or container URI.</summary>
+    /// <summary>A short description for logs, e.g. the folder or container URI; never sent to callers (see <see cref="InferenceException.Detail"/>).</summary>
     string Description { get; }
 
     /// <summary>The names of the model folders; throws <see cref="InferenceException"/> (Unavailable) if the store cannot be reached.</summary>

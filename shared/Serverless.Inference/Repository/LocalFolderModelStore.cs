@@ -18,7 +18,7 @@ public sealed class LocalFolderModelStore : ILocalModelStore
     {
         if (!Directory.Exists(_root))
         {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model repository folder '{_root}' does not exist");
+            throw new InferenceException(InferenceErrorKind.Unavailable, "the model repository folder does not exist") { Detail = _root };
         }
 
         IReadOnlyList<string> names = [.. Directory.EnumerateDirectories(_root)
@@ -45,7 +45,7 @@ public sealed class LocalFolderModelStore : ILocalModelStore
     {
         if (!Directory.Exists(_root))
         {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"the model repository folder '{_root}' does not exist");
+            throw new InferenceException(InferenceErrorKind.Unavailable, "the model repository folder does not exist") { Detail = _root };
         }
 
         var info = new FileInfo(GetLocalPath(path));

@@ -73,7 +73,10 @@ public sealed class OnnxModel : IInferenceModel, IDisposable
             }
             catch (OnnxRuntimeException e)
             {
-                throw InferenceException.BadRequest($"the model could not run on this input: {e.Message}");
+                throw new InferenceException(InferenceErrorKind.BadRequest, $"the model could not run on this input: {OnnxErrors.CallerText(e.Message)}", e)
+                {
+                    Detail = e.Message,
+                };
             }
 
             return new ModelOutputs(outputs, results);

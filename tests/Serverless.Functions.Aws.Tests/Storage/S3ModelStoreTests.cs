@@ -78,7 +78,8 @@ public sealed class S3ModelStoreTests(MotoServer moto) : IClassFixture<MotoServe
         var error = await Assert.ThrowsAsync<InferenceException>(() => store.ListModelsAsync(CancellationToken.None));
 
         Assert.Equal(InferenceErrorKind.Unavailable, error.Kind);
-        Assert.StartsWith("the model repository s3://nobucket/models/ cannot be read", error.Message, StringComparison.Ordinal);
+        Assert.Equal("the model repository cannot be read", error.Message);
+        Assert.StartsWith("s3://nobucket/models/: ", error.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

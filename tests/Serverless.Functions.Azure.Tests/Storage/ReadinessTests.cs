@@ -15,18 +15,23 @@ public sealed class ReadinessTests(Azurite azurite) : IClassFixture<Azurite>, ID
         var missingModel = await _app.SendAsync("GET", "/v2/models/iris");
 
         await azurite.CreateClient().GetBlobContainerClient(AzureContract.ModelsContainer).CreateAsync();
+        var cachedReady = await _app.SendAsync("GET", "/v2/health/ready");
+        _app.Time.Advance(TimeSpan.FromSeconds(5));
         var emptyReady = await _app.SendAsync("GET", "/v2/health/ready");
         var emptyInfer = await _app.SendAsync("POST", "/v2/models/iris/infer", Iris.InferBody());
 
         var live = await _app.SendAsync("GET", "/v2/health/live");
         await Iris.UploadAsync(azurite.CreateClient());
+        _app.Time.Advance(TimeSpan.FromSeconds(5));
         var filledReady = await _app.SendAsync("GET", "/v2/health/ready");
         var filledInfer = await _app.SendAsync("POST", "/v2/models/iris/infer", Iris.InferBody());
 
         Assert.Equal((503, false), (missingReady.Status, missingReady.Json.GetProperty("ready").GetBoolean()));
-        Assert.Contains("models does not exist", missingReady.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("the model container does not exist (error id ", missingReady.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", missingReady.Body, StringComparison.Ordinal);
         Assert.Equal(503, missingInfer.Status);
-        Assert.Contains("models does not exist", missingInfer.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("the model container does not exist (error id ", missingInfer.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("the model container does not exist (error id ", cachedReady.Json.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal(503, missingModel.Status);
 
         Assert.Equal(503, emptyReady.Status);

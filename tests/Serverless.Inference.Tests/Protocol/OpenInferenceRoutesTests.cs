@@ -45,7 +45,8 @@ public sealed class OpenInferenceRoutesTests(OipServerFixture fixture) : IClassF
 
         var reply = await server.Client.GetAsync("/v2/health/ready");
 
-        reply.AssertError(503, "holds no models", empty.Root);
+        reply.AssertError(503, "the model repository holds no models (error id ");
+        Assert.DoesNotContain(empty.Root, reply.JsonText, StringComparison.Ordinal);
         Assert.False(reply.Json.GetProperty("ready").GetBoolean());
     }
 

@@ -127,7 +127,8 @@ public sealed class LocalFolderModelStoreTests : IDisposable
         var failure = await Assert.ThrowsAsync<InferenceException>(() => store.ListModelsAsync(CancellationToken.None));
 
         Assert.Equal(InferenceErrorKind.Unavailable, failure.Kind);
-        Assert.Contains("does-not-exist", failure.Message, StringComparison.Ordinal);
+        Assert.Equal("the model repository folder does not exist", failure.Message);
+        Assert.EndsWith("does-not-exist", failure.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
