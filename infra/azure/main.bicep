@@ -1,4 +1,5 @@
-// Serverless inference on Azure Functions Flex Consumption: one storage account, one identity, no shared keys.
+// Serverless inference on Azure Functions Flex Consumption: a host storage account and an inference data account,
+// one identity, no shared keys, roles scoped to the containers the app uses.
 // Names the app reads (containers, connection, function name) must match functions-azure/.../AzureContract.cs;
 // tests/Serverless.Infra.Tests fails the build when they drift.
 
@@ -49,8 +50,26 @@ param warmupModels string = ''
 @description('Stage two: create the Event Grid subscription that delivers new incoming blobs. Set only after the code is deployed (see subscribe-blob-events.sh).')
 param subscribeBlobEvents bool = false
 
-@description('Optional object id of the user or group that uploads models and drops files (Storage Blob Data Contributor).')
+@description('Optional object id of the user or group that uploads models, drops files and reads dead letters (Storage Blob Data Contributor on the data containers).')
 param operatorPrincipalId string = ''
+
+@description('NCRONTAB schedule (six fields, seconds first) of the SweepIncoming timer, which scores files whose event never arrived.')
+param sweepSchedule string = '0 */15 * * * *'
+
+@description('Minutes a file must have sat under incoming/ before the sweep takes it up (Event Grid normally delivers within seconds).')
+@minValue(1)
+@maxValue(1440)
+param sweepAfterMinutes int = 15
+
+@description('Event Grid delivery attempts to ScoreBlob before an event is dead-lettered.')
+@minValue(1)
+@maxValue(30)
+param eventMaxDeliveryAttempts int = 10
+
+@description('Minutes Event Grid keeps retrying an event before it is dead-lettered.')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveInMinutes int = 1440
 
 @description('Days Log Analytics keeps telemetry.')
 @minValue(30)
@@ -65,9 +84,16 @@ var modelsContainer = 'models'
 var incomingContainer = 'incoming'
 var outgoingContainer = 'outgoing'
 var failedContainer = 'failed'
+var deadLetterContainer = 'deadletter'
 var scoreBlobFunction = 'ScoreBlob'
 var routePrefix = 'v2'
 var warmupModelsSettingName = 'Inference__WarmupModels'
+var instanceMemorySettingName = 'Inference__InstanceMemoryMB'
+var sweepScheduleSettingName = 'Inference__SweepSchedule'
+var sweepAfterMinutesSettingName = 'Inference__SweepAfterMinutes'
+
+// The storage extension's poison queue for blob triggers (in the account of the trigger's connection).
+var blobTriggerPoisonQueue = 'webjobs-blobtrigger-poison'
 
 var suffix = uniqueString(subscription().id, resourceGroup().id, namePrefix)
 var functionAppName = '${namePrefix}-func-${suffix}'
@@ -82,19 +108,36 @@ module identity 'modules/identity.bicep' = {
   }
 }
 
-module storage 'modules/storage.bicep' = {
-  name: 'storage'
+// The Functions host's own account: AzureWebJobsStorage and the deployment package, nothing of the user's.
+module hostStorage 'modules/storage.bicep' = {
+  name: 'host-storage'
+  params: {
+    name: take('${namePrefix}host${suffix}', 24)
+    location: location
+    tags: tags
+    containers: [
+      deploymentContainer
+    ]
+  }
+}
+
+// Models, batch files and dead-lettered events; the account Event Grid watches.
+module dataStorage 'modules/storage.bicep' = {
+  name: 'data-storage'
   params: {
     name: take('${namePrefix}st${suffix}', 24)
     location: location
     tags: tags
-    dataContainers: [
+    containers: [
       modelsContainer
       incomingContainer
       outgoingContainer
       failedContainer
+      deadLetterContainer
     ]
-    deploymentContainer: deploymentContainer
+    queues: [
+      blobTriggerPoisonQueue
+    ]
   }
 }
 
@@ -109,12 +152,30 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module blobEventsTopic 'modules/blob-events-topic.bicep' = {
+  name: 'blob-events-topic'
+  params: {
+    name: '${namePrefix}-evgt-${suffix}'
+    location: location
+    tags: tags
+    storageAccountId: dataStorage.outputs.id
+  }
+}
+
 module roleAssignments 'modules/role-assignments.bicep' = {
   name: 'role-assignments'
   params: {
-    storageAccountName: storage.outputs.name
+    hostStorageAccountName: hostStorage.outputs.name
+    dataStorageAccountName: dataStorage.outputs.name
+    modelsContainerName: modelsContainer
+    incomingContainerName: incomingContainer
+    outgoingContainerName: outgoingContainer
+    failedContainerName: failedContainer
+    deadLetterContainerName: deadLetterContainer
+    poisonQueueName: blobTriggerPoisonQueue
     applicationInsightsName: monitoring.outputs.name
     appPrincipalId: identity.outputs.principalId
+    eventGridPrincipalId: blobEventsTopic.outputs.principalId
     operatorPrincipalId: operatorPrincipalId
   }
 }
@@ -132,29 +193,26 @@ module functionApp 'modules/function-app.bicep' = {
     tags: tags
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
-    storageAccountName: storage.outputs.name
-    blobEndpoint: storage.outputs.blobEndpoint
-    queueEndpoint: storage.outputs.queueEndpoint
-    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    hostBlobEndpoint: hostStorage.outputs.blobEndpoint
+    hostQueueEndpoint: hostStorage.outputs.queueEndpoint
+    hostTableEndpoint: hostStorage.outputs.tableEndpoint
+    dataBlobEndpoint: dataStorage.outputs.blobEndpoint
+    dataQueueEndpoint: dataStorage.outputs.queueEndpoint
+    deploymentContainerUrl: '${hostStorage.outputs.blobEndpoint}${deploymentContainer}'
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     storageConnectionName: storageConnectionName
     warmupModelsSettingName: warmupModelsSettingName
     warmupModels: warmupModels
+    instanceMemorySettingName: instanceMemorySettingName
+    sweepScheduleSettingName: sweepScheduleSettingName
+    sweepSchedule: sweepSchedule
+    sweepAfterMinutesSettingName: sweepAfterMinutesSettingName
+    sweepAfterMinutes: sweepAfterMinutes
     runtimeVersion: runtimeVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
     alwaysReadyBlobInstances: alwaysReadyBlobInstances
-  }
-}
-
-module blobEventsTopic 'modules/blob-events-topic.bicep' = {
-  name: 'blob-events-topic'
-  params: {
-    name: '${namePrefix}-evgt-${suffix}'
-    location: location
-    tags: tags
-    storageAccountId: storage.outputs.id
   }
 }
 
@@ -165,13 +223,19 @@ module blobEventsSubscription 'modules/blob-events-subscription.bicep' = if (sub
     functionAppName: functionApp.outputs.name
     functionName: scoreBlobFunction
     containerName: incomingContainer
+    deadLetterStorageAccountId: dataStorage.outputs.id
+    deadLetterContainerName: deadLetterContainer
+    maxDeliveryAttempts: eventMaxDeliveryAttempts
+    eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
   }
 }
 
 output functionAppName string = functionApp.outputs.name
 output inferenceBaseUrl string = 'https://${functionApp.outputs.defaultHostName}/${routePrefix}'
-output storageAccountName string = storage.outputs.name
-output blobEndpoint string = storage.outputs.blobEndpoint
+// The data account: where models are uploaded and batch files dropped.
+output storageAccountName string = dataStorage.outputs.name
+output blobEndpoint string = dataStorage.outputs.blobEndpoint
+output hostStorageAccountName string = hostStorage.outputs.name
 output deploymentContainer string = deploymentContainer
 output identityClientId string = identity.outputs.clientId
 output blobEventsSubscribed bool = subscribeBlobEvents

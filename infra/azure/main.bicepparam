@@ -8,3 +8,7 @@ param alwaysReadyHttpInstances = 0
 param alwaysReadyBlobInstances = 0
 param warmupModels = ''
 param subscribeBlobEvents = false
+param sweepSchedule = '0 */15 * * * *'
+param sweepAfterMinutes = 15
+param eventMaxDeliveryAttempts = 10
+param eventTimeToLiveInMinutes = 1440

@@ -5,7 +5,7 @@ using Serverless.Infra.Aws.Constructs;
 
 namespace Serverless.Infra.Aws;
 
-/// <summary>One stack: bucket → (incoming/ events) → queue → function ← HTTP API.</summary>
+/// <summary>One stack: bucket → (incoming/ events) → queue → function ← HTTP API, and a schedule that sweeps incoming/.</summary>
 internal sealed class InferenceStack : Stack
 {
     public InferenceStack(Construct scope, string id, InferenceStackSettings settings, IStackProps? props = null)
@@ -23,7 +23,10 @@ internal sealed class InferenceStack : Stack
             BatchSize = settings.BatchSize,
             // The adapter answers with batchItemFailures: only the failed messages come back.
             ReportBatchItemFailures = true,
+            // A burst of drops takes at most this many environments, leaving the rest of the reserved ones to the API.
+            MaxConcurrency = settings.SqsMaxConcurrency,
         }));
+        new IncomingSweep(this, "Sweep", function.Invocable, settings.SweepIntervalMinutes);
 
         new CfnOutput(this, "ApiUrl", new CfnOutputProps { Value = $"{api.Api.ApiEndpoint}/{InferenceHttpApi.RoutePrefix}" });
         new CfnOutput(this, "BucketName", new CfnOutputProps { Value = storage.Bucket.BucketName });

@@ -28,6 +28,21 @@ internal sealed record InferenceStackSettings
     /// <summary>0: on-demand only. Above 0: a "live" alias with that many pre-initialised environments.</summary>
     public int ProvisionedConcurrency { get; init; }
 
+    /// <summary>
+    /// Environments the function may run at once (reserved concurrency): the ceiling for the API, the queue and the
+    /// sweep together, and what the function takes from the account's pool so it cannot starve other functions.
+    /// </summary>
+    public int ReservedConcurrency { get; init; } = 50;
+
+    /// <summary>Environments the SQS event source may use at once (ScalingConfig.MaximumConcurrency), so a burst of drops leaves room for the API.</summary>
+    public int SqsMaxConcurrency { get; init; } = 10;
+
+    /// <summary>Minutes between scheduled sweeps of incoming/ for files whose S3 notification never arrived.</summary>
+    public int SweepIntervalMinutes { get; init; } = 15;
+
+    /// <summary>Minutes a file must have sat under incoming/ before a sweep takes it up.</summary>
+    public int SweepAfterMinutes { get; init; } = 15;
+
     public int LogRetentionDays { get; init; } = 30;
 
     /// <summary>SQS messages (one S3 event each) per invocation.</summary>
@@ -93,10 +108,29 @@ internal sealed record InferenceStackSettings
         RequireRange(nameof(TimeoutSeconds), TimeoutSeconds, 1, 900, "timeoutSeconds must be between 1 and 900, Lambda's limits.");
         RequireRange(nameof(EphemeralStorageMiB), EphemeralStorageMiB, 512, 10240, "ephemeralStorage (MiB of /tmp) must be between 512 and 10240, Lambda's limits.");
         RequireRange(nameof(ProvisionedConcurrency), ProvisionedConcurrency, 0, 1000, "provisionedConcurrency must be between 0 (none) and 1000.");
+        RequireRange(nameof(ReservedConcurrency), ReservedConcurrency, 1, 1000, "reservedConcurrency must be between 1 and 1000 (the default account quota; 0 would stop the function).");
+        RequireRange(nameof(SqsMaxConcurrency), SqsMaxConcurrency, 2, 1000, "sqsMaxConcurrency must be between 2 and 1000, the SQS event source's limits.");
+        RequireRange(nameof(SweepIntervalMinutes), SweepIntervalMinutes, 1, 1440, "sweepIntervalMinutes must be between 1 and 1440 (one sweep a day).");
+        RequireRange(nameof(SweepAfterMinutes), SweepAfterMinutes, 1, 1440, "sweepAfterMinutes must be between 1 and 1440.");
         RequireRange(nameof(BatchSize), BatchSize, 1, 10, "batchSize must be between 1 and 10 messages per invocation.");
         RequireRange(nameof(MaxReceiveCount), MaxReceiveCount, 1, 1000, "maxReceiveCount must be between 1 and 1000 deliveries before the dead-letter queue.");
         RequireRange(nameof(ApiRateLimit), ApiRateLimit, 1, 10000, "apiRateLimit must be between 1 and 10000 requests per second (the account default ceiling).");
         RequireRange(nameof(ApiBurstLimit), ApiBurstLimit, 1, 5000, "apiBurstLimit must be between 1 and 5000 requests (the account default ceiling).");
+
+        // Lambda refuses provisioned concurrency above the reserved concurrency.
+        if (ProvisionedConcurrency > ReservedConcurrency)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ProvisionedConcurrency), ProvisionedConcurrency,
+                $"provisionedConcurrency ({ProvisionedConcurrency}) must not exceed reservedConcurrency ({ReservedConcurrency}).");
+        }
+
+        // Above the reserved concurrency the queue's pollers would be throttled, and throttled messages count towards
+        // maxReceiveCount: they would end in the dead-letter queue without ever being scored.
+        if (SqsMaxConcurrency > ReservedConcurrency)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SqsMaxConcurrency), SqsMaxConcurrency,
+                $"sqsMaxConcurrency ({SqsMaxConcurrency}) must not exceed reservedConcurrency ({ReservedConcurrency}).");
+        }
 
         if (!RetentionByDays.ContainsKey(LogRetentionDays))
         {
@@ -130,6 +164,10 @@ internal sealed record InferenceStackSettings
             TimeoutSeconds = Integer(context, "timeoutSeconds", defaults.TimeoutSeconds),
             EphemeralStorageMiB = Integer(context, "ephemeralStorage", defaults.EphemeralStorageMiB),
             ProvisionedConcurrency = Integer(context, "provisionedConcurrency", defaults.ProvisionedConcurrency),
+            ReservedConcurrency = Integer(context, "reservedConcurrency", defaults.ReservedConcurrency),
+            SqsMaxConcurrency = Integer(context, "sqsMaxConcurrency", defaults.SqsMaxConcurrency),
+            SweepIntervalMinutes = Integer(context, "sweepIntervalMinutes", defaults.SweepIntervalMinutes),
+            SweepAfterMinutes = Integer(context, "sweepAfterMinutes", defaults.SweepAfterMinutes),
             LogRetentionDays = Integer(context, "logRetentionDays", defaults.LogRetentionDays),
             BatchSize = Integer(context, "batchSize", defaults.BatchSize),
             MaxReceiveCount = Integer(context, "maxReceiveCount", defaults.MaxReceiveCount),

@@ -11,6 +11,22 @@ param functionName string
 @description('Container whose new blobs are delivered.')
 param containerName string
 
+@description('Resource id of the storage account that holds the dead-letter container.')
+param deadLetterStorageAccountId string
+
+@description('Container that receives events Event Grid gave up on.')
+param deadLetterContainerName string
+
+@description('Delivery attempts before an event is dead-lettered.')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int
+
+@description('Minutes Event Grid keeps retrying an event before it is dead-lettered.')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveInMinutes int
+
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: systemTopicName
 }
@@ -26,6 +42,8 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-
   parent: systemTopic
   name: 'score-${containerName}-blobs'
   properties: {
+    // A webhook authenticates with the key in its URL: delivery with a managed identity (deliveryWithResourceIdentity)
+    // exists only for Azure-resource destinations (queues, Event Hubs, Service Bus), so delivery stays a plain destination.
     destination: {
       endpointType: 'WebHook'
       properties: {
@@ -42,8 +60,21 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-
       subjectBeginsWith: '/blobServices/default/containers/${containerName}/'
     }
     retryPolicy: {
-      maxDeliveryAttempts: 30
-      eventTimeToLiveInMinutes: 1440
+      maxDeliveryAttempts: maxDeliveryAttempts
+      eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    }
+    // Undeliverable events are kept, written with the topic's own identity (no account key exists to do it otherwise).
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: deadLetterStorageAccountId
+          blobContainerName: deadLetterContainerName
+        }
+      }
     }
   }
 }

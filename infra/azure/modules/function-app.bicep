@@ -9,9 +9,16 @@ param identityId string
 @description('Client id of that identity: identity-based connections name it so the host picks the right one.')
 param identityClientId string
 
-param storageAccountName string
-param blobEndpoint string
-param queueEndpoint string
+@description('Host account (AzureWebJobsStorage): the Functions host\'s blobs, queues and tables.')
+param hostBlobEndpoint string
+param hostQueueEndpoint string
+param hostTableEndpoint string
+
+@description('Inference data account: models, batch files, the blob trigger\'s poison queue.')
+param dataBlobEndpoint string
+param dataQueueEndpoint string
+
+@description('Container of the host account the platform deploys the app package from.')
 param deploymentContainerUrl string
 param applicationInsightsConnectionString string
 
@@ -20,6 +27,20 @@ param storageConnectionName string
 
 param warmupModelsSettingName string
 param warmupModels string
+
+@description('Setting that tells the app its instance memory, so its model and request budgets fit the instance.')
+param instanceMemorySettingName string
+
+@description('Setting the SweepIncoming timer reads its NCRONTAB schedule from (%setting% in the trigger).')
+param sweepScheduleSettingName string
+param sweepSchedule string
+
+@description('Setting: minutes a file waits under incoming/ before the sweep takes it up.')
+param sweepAfterMinutesSettingName string
+
+@minValue(1)
+@maxValue(1440)
+param sweepAfterMinutes int
 
 @allowed([
   '8.0'
@@ -89,19 +110,25 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        // Host storage (leases, keys, blob-trigger receipts) through the identity, never a connection string.
-        { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
+        // Host storage (leases, keys, blob-trigger queue and receipts, diagnostic events) in its own account,
+        // through the identity, never a connection string. The three service URIs, because the host uses all three.
+        { name: 'AzureWebJobsStorage__blobServiceUri', value: hostBlobEndpoint }
+        { name: 'AzureWebJobsStorage__queueServiceUri', value: hostQueueEndpoint }
+        { name: 'AzureWebJobsStorage__tableServiceUri', value: hostTableEndpoint }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
-        // The adapter's named connection: models, incoming, outgoing and failed containers.
-        { name: '${storageConnectionName}__blobServiceUri', value: blobEndpoint }
+        // The adapter's named connection, in the data account: models, incoming, outgoing and failed containers.
+        { name: '${storageConnectionName}__blobServiceUri', value: dataBlobEndpoint }
         // The blob trigger writes poison messages to a queue of the same connection.
-        { name: '${storageConnectionName}__queueServiceUri', value: queueEndpoint }
+        { name: '${storageConnectionName}__queueServiceUri', value: dataQueueEndpoint }
         { name: '${storageConnectionName}__credential', value: 'managedidentity' }
         { name: '${storageConnectionName}__clientId', value: identityClientId }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
         { name: warmupModelsSettingName, value: warmupModels }
+        { name: instanceMemorySettingName, value: string(instanceMemoryMB) }
+        { name: sweepScheduleSettingName, value: sweepSchedule }
+        { name: sweepAfterMinutesSettingName, value: string(sweepAfterMinutes) }
       ]
     }
     functionAppConfig: {

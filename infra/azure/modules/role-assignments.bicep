@@ -1,36 +1,122 @@
 // Every role assignment of the deployment, in one place, so a review sees the whole grant.
+//
+// Host account (AzureWebJobsStorage, deployment package): what the Functions host needs, account-wide, because
+// the host names its own containers and queues at run time (azure-webjobs-hosts, azure-webjobs-secrets,
+// azure-webjobs-blobtrigger-<host id>). It holds no inference data.
+// Data account: one role per container, the narrowest that lets the app do its job.
 
-param storageAccountName string
+param hostStorageAccountName string
+param dataStorageAccountName string
+param modelsContainerName string
+param incomingContainerName string
+param outgoingContainerName string
+param failedContainerName string
+param deadLetterContainerName string
+
+@description('The queue the blob trigger writes poison messages to, in the account of its connection (the data account).')
+param poisonQueueName string
+
 param applicationInsightsName string
 
 @description('Principal (object) id of the function app identity.')
 param appPrincipalId string
 
+@description('Principal id of the Event Grid system topic\'s system-assigned identity (writes dead-lettered events).')
+param eventGridPrincipalId string
+
 @description('Optional: object id of a user or group that uploads models and drops batch files. Empty: no grant.')
 param operatorPrincipalId string
 
 var roles = {
-  // Read/write/delete blobs and manage the host's leases and containers (AzureWebJobsStorage and InferenceStorage).
+  // AzureWebJobsStorage with an identity: host locks and leases (timer triggers, singletons), keys, blob-trigger
+  // receipts and the deployment package. Documented as the host's minimum; it also creates its containers.
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  // The blob trigger's poison queue; the Event Grid source needs no queue for delivery.
+  // Host account: the Event Grid blob trigger's webhook puts each event on the host queue
+  // azure-webjobs-blobtrigger-<host id>, which the host then dequeues. Data account: the poison queue.
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  // Host account only: the host persists diagnostic events in tables of AzureWebJobsStorage.
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  // models: list and read, never write.
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  // incoming (read, delete after the move to failed), outgoing, failed; the topic's dead letters; the operator.
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   // Entra-authenticated telemetry (Application Insights has local auth disabled).
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-  // The operator uploads models and drops files; no keys exist to do it otherwise.
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
-  name: storageAccountName
+// The operator uploads models, drops and collects batch files and reads dead-lettered events.
+var operatorContainers = [
+  modelsContainerName
+  incomingContainerName
+  outgoingContainerName
+  failedContainerName
+  deadLetterContainerName
+]
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource dataStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
+  name: dataStorageAccountName
+}
+
+resource dataBlobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' existing = {
+  parent: dataStorage
+  name: 'default'
+}
+
+resource modelsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: modelsContainerName
+}
+
+resource incomingContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: incomingContainerName
+}
+
+resource outgoingContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: outgoingContainerName
+}
+
+resource failedContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: failedContainerName
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: deadLetterContainerName
+}
+
+resource operatorScopes 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = [
+  for container in operatorContainers: {
+    parent: dataBlobService
+    name: container
+  }
+]
+
+resource dataQueueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' existing = {
+  parent: dataStorage
+  name: 'default'
+}
+
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = {
+  parent: dataQueueService
+  name: poisonQueueName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
 
-resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: storage
-  name: guid(storage.id, appPrincipalId, roles.storageBlobDataOwner)
+// Host account.
+
+resource appHostBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: hostStorage
+  name: guid(hostStorage.id, appPrincipalId, roles.storageBlobDataOwner)
   properties: {
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
@@ -38,13 +124,88 @@ resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: storage
-  name: guid(storage.id, appPrincipalId, roles.storageQueueDataContributor)
+resource appHostQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: hostStorage
+  name: guid(hostStorage.id, appPrincipalId, roles.storageQueueDataContributor)
   properties: {
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
+}
+
+resource appHostTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: hostStorage
+  name: guid(hostStorage.id, appPrincipalId, roles.storageTableDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+  }
+}
+
+// Data account, container by container.
+
+resource appModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: modelsContainer
+  name: guid(modelsContainer.id, appPrincipalId, roles.storageBlobDataReader)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+  }
+}
+
+// Contributor, not Reader: the batch runner deletes an input once it has been copied to failed/.
+resource appIncomingContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: incomingContainer
+  name: guid(incomingContainer.id, appPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource appOutgoingContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: outgoingContainer
+  name: guid(outgoingContainer.id, appPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource appFailedContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: failedContainer
+  name: guid(failedContainer.id, appPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+// One queue, not the account: the poison queue is created by the template, so the trigger's create-if-missing
+// finds it and only adds messages.
+resource appPoisonQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: poisonQueue
+  name: guid(poisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
+}
+
+resource eventGridDeadLetterContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: deadLetterContainer
+  name: guid(deadLetterContainer.id, eventGridPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: eventGridPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
   }
 }
 
@@ -58,11 +219,13 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource operatorBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
-  scope: storage
-  name: guid(storage.id, operatorPrincipalId, roles.storageBlobDataContributor)
-  properties: {
-    principalId: operatorPrincipalId
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+resource operatorBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (container, index) in operatorContainers: if (!empty(operatorPrincipalId)) {
+    scope: operatorScopes[index]
+    name: guid(operatorScopes[index].id, operatorPrincipalId, roles.storageBlobDataContributor)
+    properties: {
+      principalId: operatorPrincipalId
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    }
   }
-}
+]

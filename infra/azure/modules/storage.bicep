@@ -1,3 +1,7 @@
+// One storage account. main.bicep deploys it twice: the Functions host's account (AzureWebJobsStorage and the
+// deployment package) and the inference data account (models, batch files, dead-lettered events), so the app's
+// identity can be given the host's broad roles without them reaching the data.
+
 @description('Storage account name: 3-24 lowercase letters and digits.')
 @minLength(3)
 @maxLength(24)
@@ -6,11 +10,11 @@ param name string
 param location string
 param tags object
 
-@description('Containers the app reads and writes (models, incoming, outgoing, failed).')
-param dataContainers string[]
+@description('Blob containers created in the account.')
+param containers string[]
 
-@description('Container the Flex Consumption platform deploys the app package from.')
-param deploymentContainer string
+@description('Queues created in the account (a role can then be scoped to one queue).')
+param queues string[] = []
 
 resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
@@ -60,8 +64,8 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01'
   }
 }
 
-resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = [
-  for container in concat(dataContainers, [deploymentContainer]): {
+resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = [
+  for container in containers: {
     parent: blobService
     name: container
     properties: {
@@ -70,8 +74,20 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource storageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
+  for queue in queues: {
+    parent: queueService
+    name: queue
+  }
+]
+
 output id string = account.id
 output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
-output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer}'
+output tableEndpoint string = account.properties.primaryEndpoints.table

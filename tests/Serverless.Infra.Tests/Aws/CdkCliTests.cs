@@ -21,8 +21,11 @@ public sealed class CdkCliTests(CdkSynthFixture cdk)
         var template = JsonNode.Parse(await File.ReadAllTextAsync(output.Combine("ServerlessInference.template.json")))!;
         Assert.Single(CfnTemplate.OfType(template, "AWS::Lambda::Function"));
         Assert.Single(CfnTemplate.OfType(template, "AWS::ApiGatewayV2::Api"));
-        // cdk.json's context (memorySize 2048) reached the app.
+        // cdk.json's context (memorySize 2048, reservedConcurrency 50, sqsMaxConcurrency 10, sweep every 15 minutes) reached the app.
         Assert.Equal(2048, CfnTemplate.Properties(template, "AWS::Lambda::Function")["MemorySize"]!.GetValue<int>());
+        Assert.Equal(50, CfnTemplate.Properties(template, "AWS::Lambda::Function")["ReservedConcurrentExecutions"]!.GetValue<int>());
+        Assert.Equal(10, CfnTemplate.Properties(template, "AWS::Lambda::EventSourceMapping")["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
+        Assert.Equal("rate(15 minutes)", CfnTemplate.Properties(template, "AWS::Events::Rule")["ScheduleExpression"]!.GetValue<string>());
     }
 
     [Fact]

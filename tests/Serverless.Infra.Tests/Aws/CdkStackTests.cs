@@ -122,7 +122,15 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
         Assert.Equal(2048, function["EphemeralStorage"]!["Size"]!.GetValue<int>());
         Assert.Equal("Active", function["TracingConfig"]!["Mode"]!.GetValue<string>());
         Assert.Equal(CfnTemplate.Single(cdk.DefaultsJson, "AWS::S3::Bucket").LogicalId, CfnTemplate.Target(variables[LambdaContract.BucketVariable]));
-        Assert.Equal([LambdaContract.BucketVariable], variables.Select(v => v.Key));
+        Assert.Equal("15", variables[LambdaContract.SweepAfterMinutesVariable]!.GetValue<string>());
+        Assert.Equal([LambdaContract.BucketVariable, LambdaContract.SweepAfterMinutesVariable], variables.Select(v => v.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Function_ReservedConcurrency_CapsEveryCallerTogether()
+    {
+        Assert.Equal(50, CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::Function")["ReservedConcurrentExecutions"]!.GetValue<int>());
+        Assert.Equal(20, CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::Function")["ReservedConcurrentExecutions"]!.GetValue<int>());
     }
 
     [Fact]
@@ -135,6 +143,7 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
         Assert.Equal(120, function["Timeout"]!.GetValue<int>());
         Assert.Equal(4096, function["EphemeralStorage"]!["Size"]!.GetValue<int>());
         Assert.Equal("iris,minilm", function["Environment"]!["Variables"]![LambdaContract.WarmupModelsVariable]!.GetValue<string>());
+        Assert.Equal("30", function["Environment"]!["Variables"]![LambdaContract.SweepAfterMinutesVariable]!.GetValue<string>());
     }
 
     [Fact]
@@ -154,44 +163,22 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
 
         Assert.Equal(["ReportBatchItemFailures"], CfnTemplate.Strings(mapping["FunctionResponseTypes"]));
         Assert.Equal(1, mapping["BatchSize"]!.GetValue<int>());
+        Assert.Equal(10, mapping["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
+        Assert.Equal(4, CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::EventSourceMapping")["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
         Assert.Equal(EventsQueueId(cdk.DefaultsJson), CfnTemplate.Target(mapping["EventSourceArn"]));
         Assert.Equal(CfnTemplate.Single(cdk.DefaultsJson, "AWS::Lambda::Function").LogicalId, CfnTemplate.Target(mapping["FunctionName"]));
     }
 
     [Fact]
-    public void Grants_FunctionRole_LeastPrivilegeOnTheContractPrefixes()
+    public void Grants_FunctionRole_ExactlyTheContractPrefixStatements()
     {
         var statements = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::IAM::Policy")["PolicyDocument"]!["Statement"]!.AsArray()
             .Select(s => s!)
             .Where(s => CfnTemplate.Strings(s["Action"]).Any(a => a.StartsWith("s3:", StringComparison.Ordinal)))
             .ToList();
-        var objectGrants = statements
-            .SelectMany(s => CfnTemplate.Strings(s["Action"]).SelectMany(action =>
-                (s["Resource"] is JsonArray many ? many.Select(r => r!) : [s["Resource"]!])
-                    .Select(CfnTemplate.BucketResource)
-                    .Where(resource => resource != "bucket")
-                    .Select(resource => (Action: action, Resource: resource))))
-            .ToHashSet();
 
-        string Keys(string prefix) => $"bucket/{prefix}*";
-        Assert.All(statements, s => Assert.Equal("Allow", s["Effect"]!.GetValue<string>()));
-        // Reads cover the batch runner's HEAD of existing results (outgoing/) and its retry counters (failed/).
-        Assert.Equal(
-            new HashSet<string> { Keys(LambdaContract.ModelsPrefix), Keys(LambdaContract.IncomingPrefix), Keys(LambdaContract.OutgoingPrefix), Keys(LambdaContract.FailedPrefix) },
-            objectGrants.Where(g => g.Action == "s3:GetObject*").Select(g => g.Resource).ToHashSet());
-        Assert.Equal(
-            new HashSet<string> { Keys(LambdaContract.OutgoingPrefix), Keys(LambdaContract.FailedPrefix) },
-            objectGrants.Where(g => g.Action == "s3:PutObject").Select(g => g.Resource).ToHashSet());
-        Assert.Equal(
-            new HashSet<string> { Keys(LambdaContract.IncomingPrefix) },
-            objectGrants.Where(g => g.Action == "s3:DeleteObject*").Select(g => g.Resource).ToHashSet());
-        Assert.DoesNotContain(objectGrants, g => g.Resource == "bucket/*" || g.Action is "s3:*" or "s3:PutBucketPolicy");
-        // On the bucket itself only reads of its metadata and listings: nothing that writes or deletes.
-        var bucketActions = statements
-            .Where(s => (s["Resource"] is JsonArray many ? many.Select(r => r!) : [s["Resource"]!]).Any(r => CfnTemplate.BucketResource(r) == "bucket"))
-            .SelectMany(s => CfnTemplate.Strings(s["Action"]))
-            .ToHashSet();
-        Assert.Equal(new HashSet<string> { "s3:GetObject*", "s3:GetBucket*", "s3:List*" }, bucketActions);
+        Assert.Equal(S3Grants.Expected, S3Grants.Of(statements, CfnTemplate.BucketResource));
+        Assert.Equal(S3Grants.ListedPrefixes, S3Grants.ListCondition(statements));
     }
 
     [Fact]
@@ -237,6 +224,51 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
             Assert.Equal("JWT", r["AuthorizationType"]!.GetValue<string>());
             Assert.Equal(authorizerId, CfnTemplate.Target(r["AuthorizerId"]));
         });
+    }
+
+    [Fact]
+    public void Sweep_Schedule_InvokesTheFunctionWithTheStandardScheduledEvent()
+    {
+        var (ruleId, rule) = CfnTemplate.Single(cdk.DefaultsJson, "AWS::Events::Rule");
+        var target = Assert.Single(rule["Properties"]!["Targets"]!.AsArray())!;
+        var permission = CfnTemplate.OfType(cdk.DefaultsJson, "AWS::Lambda::Permission")
+            .Select(p => p.Resource["Properties"]!)
+            .Single(p => p["Principal"]!.GetValue<string>() == "events.amazonaws.com");
+
+        Assert.Equal("rate(15 minutes)", rule["Properties"]!["ScheduleExpression"]!.GetValue<string>());
+        Assert.Equal("ENABLED", rule["Properties"]!["State"]!.GetValue<string>());
+        Assert.Equal(CfnTemplate.Single(cdk.DefaultsJson, "AWS::Lambda::Function").LogicalId, CfnTemplate.Target(target["Arn"]));
+        // No custom input: the function receives EventBridge's own event (source aws.events, detail-type "Scheduled Event").
+        Assert.Null(target["Input"]);
+        Assert.Null(target["InputPath"]);
+        Assert.Null(target["InputTransformer"]);
+        Assert.Equal(ruleId, CfnTemplate.Target(permission["SourceArn"]));
+        Assert.Equal("lambda:InvokeFunction", permission["Action"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Sweep_AsyncInvoke_NoRetriesAndStaleSweepsDropped()
+    {
+        var config = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::EventInvokeConfig");
+        var variant = CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::EventInvokeConfig");
+        var (aliasId, _) = CfnTemplate.Single(cdk.VariantJson, "AWS::Lambda::Alias");
+
+        Assert.Equal(0, config["MaximumRetryAttempts"]!.GetValue<int>());
+        Assert.Equal(15 * 60, config["MaximumEventAgeInSeconds"]!.GetValue<int>());
+        Assert.Equal("$LATEST", config["Qualifier"]!.GetValue<string>());
+        Assert.Equal(60 * 60, variant["MaximumEventAgeInSeconds"]!.GetValue<int>());
+        // The alias's name, taken from its ARN: the sweep invokes the live alias, so its settings are the alias's.
+        Assert.Contains($"{{\"Ref\":\"{aliasId}\"}}", variant["Qualifier"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sweep_Variant_HourlyScheduleTargetsTheLiveAlias()
+    {
+        var rule = CfnTemplate.Properties(cdk.VariantJson, "AWS::Events::Rule");
+        var (aliasId, _) = CfnTemplate.Single(cdk.VariantJson, "AWS::Lambda::Alias");
+
+        Assert.Equal("rate(1 hour)", rule["ScheduleExpression"]!.GetValue<string>());
+        Assert.Equal(aliasId, CfnTemplate.Target(Assert.Single(rule["Targets"]!.AsArray())!["Arn"]));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace Serverless.Infra.Tests.Aws;
 
 /// <summary>
 /// Synthesizes the stack in-process once per test run (jsii starts node; ~15 s): the defaults, and a variant
-/// with JWT authorisation, provisioned concurrency and warmup models. The bootstrap is a placeholder file:
+/// with JWT authorisation, provisioned and reserved concurrency, an hourly sweep and warmup models. The bootstrap is a placeholder file:
 /// synth never needs the real Native AOT publish.
 /// </summary>
 public sealed class CdkSynthFixture : IDisposable
@@ -46,6 +46,10 @@ public sealed class CdkSynthFixture : IDisposable
         TimeoutSeconds = 120,
         EphemeralStorageMiB = 4096,
         ProvisionedConcurrency = 2,
+        ReservedConcurrency = 20,
+        SqsMaxConcurrency = 4,
+        SweepIntervalMinutes = 60,
+        SweepAfterMinutes = 30,
         LogRetentionDays = 90,
         BatchSize = 5,
         MaxReceiveCount = 4,

@@ -22,6 +22,17 @@ public sealed class InferenceStackSettingsTests : IDisposable
         Assert.Null(error);
     }
 
+    [Fact]
+    public void Defaults_BlastRadius_Reserved50Sqs10Sweep15()
+    {
+        var settings = Valid;
+
+        Assert.Equal(50, settings.ReservedConcurrency);
+        Assert.Equal(10, settings.SqsMaxConcurrency);
+        Assert.Equal(15, settings.SweepIntervalMinutes);
+        Assert.Equal(15, settings.SweepAfterMinutes);
+    }
+
     [Theory]
     [InlineData(nameof(InferenceStackSettings.MemorySizeMiB), 127, "memorySize")]
     [InlineData(nameof(InferenceStackSettings.MemorySizeMiB), 10241, "memorySize")]
@@ -36,6 +47,12 @@ public sealed class InferenceStackSettingsTests : IDisposable
     [InlineData(nameof(InferenceStackSettings.LogRetentionDays), 2, "logRetentionDays")]
     [InlineData(nameof(InferenceStackSettings.ApiRateLimit), 0, "apiRateLimit")]
     [InlineData(nameof(InferenceStackSettings.ApiBurstLimit), 5001, "apiBurstLimit")]
+    [InlineData(nameof(InferenceStackSettings.ReservedConcurrency), 0, "reservedConcurrency")]
+    [InlineData(nameof(InferenceStackSettings.ReservedConcurrency), 1001, "reservedConcurrency")]
+    [InlineData(nameof(InferenceStackSettings.SqsMaxConcurrency), 1, "sqsMaxConcurrency")]
+    [InlineData(nameof(InferenceStackSettings.SweepIntervalMinutes), 0, "sweepIntervalMinutes")]
+    [InlineData(nameof(InferenceStackSettings.SweepIntervalMinutes), 1441, "sweepIntervalMinutes")]
+    [InlineData(nameof(InferenceStackSettings.SweepAfterMinutes), 0, "sweepAfterMinutes")]
     public void Validate_NumberOutOfRange_ThrowsNamingTheSetting(string setting, int value, string contextKey)
     {
         var settings = setting switch
@@ -49,6 +66,10 @@ public sealed class InferenceStackSettingsTests : IDisposable
             nameof(InferenceStackSettings.LogRetentionDays) => Valid with { LogRetentionDays = value },
             nameof(InferenceStackSettings.ApiRateLimit) => Valid with { ApiRateLimit = value },
             nameof(InferenceStackSettings.ApiBurstLimit) => Valid with { ApiBurstLimit = value },
+            nameof(InferenceStackSettings.ReservedConcurrency) => Valid with { ReservedConcurrency = value },
+            nameof(InferenceStackSettings.SqsMaxConcurrency) => Valid with { SqsMaxConcurrency = value },
+            nameof(InferenceStackSettings.SweepIntervalMinutes) => Valid with { SweepIntervalMinutes = value },
+            nameof(InferenceStackSettings.SweepAfterMinutes) => Valid with { SweepAfterMinutes = value },
             _ => throw new ArgumentException(setting),
         };
 
@@ -57,6 +78,29 @@ public sealed class InferenceStackSettingsTests : IDisposable
         Assert.Equal(setting, error.ParamName);
         Assert.Equal(value, error.ActualValue);
         Assert.StartsWith(contextKey, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(nameof(InferenceStackSettings.ProvisionedConcurrency), 11, "provisionedConcurrency (11) must not exceed reservedConcurrency (10)")]
+    [InlineData(nameof(InferenceStackSettings.SqsMaxConcurrency), 11, "sqsMaxConcurrency (11) must not exceed reservedConcurrency (10)")]
+    public void Validate_AboveReservedConcurrency_ThrowsNamingBoth(string setting, int value, string expected)
+    {
+        var settings = setting == nameof(InferenceStackSettings.ProvisionedConcurrency)
+            ? Valid with { ReservedConcurrency = 10, SqsMaxConcurrency = 2, ProvisionedConcurrency = value }
+            : Valid with { ReservedConcurrency = 10, SqsMaxConcurrency = value };
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(settings.Validate);
+
+        Assert.Equal(setting, error.ParamName);
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_ConcurrencyEqualToReserved_Passes()
+    {
+        var error = Record.Exception((Valid with { ReservedConcurrency = 10, SqsMaxConcurrency = 10, ProvisionedConcurrency = 10 }).Validate);
+
+        Assert.Null(error);
     }
 
     [Fact]
@@ -100,6 +144,10 @@ public sealed class InferenceStackSettingsTests : IDisposable
             ["provisionedConcurrency"] = "3",
             ["jwtIssuer"] = "https://issuer.example.com",
             ["jwtAudience"] = "a, b",
+            ["reservedConcurrency"] = "80",
+            ["sqsMaxConcurrency"] = "5",
+            ["sweepIntervalMinutes"] = "30",
+            ["sweepAfterMinutes"] = "45",
         };
 
         var settings = InferenceStackSettings.FromContext(context.GetValueOrDefault);
@@ -108,6 +156,10 @@ public sealed class InferenceStackSettingsTests : IDisposable
         Assert.Equal(3, settings.ProvisionedConcurrency);
         Assert.Equal(60, settings.TimeoutSeconds);
         Assert.Equal(["a", "b"], settings.JwtAudience);
+        Assert.Equal(80, settings.ReservedConcurrency);
+        Assert.Equal(5, settings.SqsMaxConcurrency);
+        Assert.Equal(30, settings.SweepIntervalMinutes);
+        Assert.Equal(45, settings.SweepAfterMinutes);
         Assert.True(settings.UsesJwt);
     }
 

@@ -55,3 +55,10 @@ public sealed class BicepFixture : IAsyncLifetime
         return (result, File.Exists(outFile) ? JsonNode.Parse(await File.ReadAllTextAsync(outFile)) : null);
     }
 }
+
+/// <summary>One compilation of main.bicep for every class that asserts on it.</summary>
+[CollectionDefinition(Name)]
+public sealed class BicepCollection : ICollectionFixture<BicepFixture>
+{
+    public const string Name = "Bicep build";
+}

@@ -23,10 +23,15 @@ public sealed class BicepParameterTests
             "param maximumInstanceCount = 1000",
             "param alwaysReadyHttpInstances = 1",
             "param runtimeVersion = '8.0'",
-            "param subscribeBlobEvents = true");
+            "param subscribeBlobEvents = true",
+            "param sweepSchedule = '0 0 * * * *'",
+            "param sweepAfterMinutes = 1440",
+            "param eventMaxDeliveryAttempts = 1",
+            "param eventTimeToLiveInMinutes = 1");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.True(parameters!["parameters"]!["subscribeBlobEvents"]!["value"]!.GetValue<bool>());
+        Assert.Equal("0 0 * * * *", parameters["parameters"]!["sweepSchedule"]!["value"]!.GetValue<string>());
     }
 
     // One compiler run for all cases (each run costs seconds), one parameter per line: each must fail on its own, with its own message.
@@ -39,6 +44,9 @@ public sealed class BicepParameterTests
         { "param runtimeVersion = '7.0'", "Expected a value of type \"'10.0' | '8.0' | '9.0'\"" },
         { "param namePrefix = 'ab'", "minimum allowable length is 3" },
         { "param logRetentionInDays = 7", "minimum allowable value is 30" },
+        { "param sweepAfterMinutes = 0", "minimum allowable value is 1" },
+        { "param eventMaxDeliveryAttempts = 31", "maximum allowable value is 30" },
+        { "param eventTimeToLiveInMinutes = 1441", "maximum allowable value is 1440" },
     };
 
     [Fact]

@@ -4,12 +4,9 @@ using Serverless.Infra.Tests.Support;
 
 namespace Serverless.Infra.Tests.Azure;
 
-public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<BicepFixture>
+[Collection(BicepCollection.Name)]
+public sealed class BicepTemplateTests(BicepFixture bicep)
 {
-    private const string StorageBlobDataOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
-    private const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
-    private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
-    private const string StorageBlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 
     [Fact]
     public void Build_MainTemplate_CompilesWithoutDiagnostics()
@@ -28,15 +25,24 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     }
 
     [Fact]
-    public void StorageAccount_Security_IdentityOnlyHttpsTls12NoPublicBlobs()
+    public void StorageAccounts_HostAndData_BothIdentityOnlyHttpsTls12NoPublicBlobs()
     {
-        var account = ArmTemplate.Single(bicep.Template, "Microsoft.Storage/storageAccounts").Properties!;
+        var accounts = ArmTemplate.OfType(bicep.Template, "Microsoft.Storage/storageAccounts");
 
-        Assert.False(account["allowSharedKeyAccess"]!.GetValue<bool>());
-        Assert.True(account["supportsHttpsTrafficOnly"]!.GetValue<bool>());
-        Assert.Equal("TLS1_2", account["minimumTlsVersion"]!.GetValue<string>());
-        Assert.False(account["allowBlobPublicAccess"]!.GetValue<bool>());
-        Assert.True(account["defaultToOAuthAuthentication"]!.GetValue<bool>());
+        // The same module twice: the Functions host's account and the inference data account.
+        Assert.Equal(["data-storage", "host-storage"], accounts.Select(a => a.Module).Order(StringComparer.Ordinal));
+        Assert.All(accounts, account =>
+        {
+            var properties = account.Properties!;
+            Assert.False(properties["allowSharedKeyAccess"]!.GetValue<bool>());
+            Assert.True(properties["supportsHttpsTrafficOnly"]!.GetValue<bool>());
+            Assert.Equal("TLS1_2", properties["minimumTlsVersion"]!.GetValue<string>());
+            Assert.False(properties["allowBlobPublicAccess"]!.GetValue<bool>());
+            Assert.True(properties["defaultToOAuthAuthentication"]!.GetValue<bool>());
+        });
+        Assert.NotEqual(
+            ArmExpression.ModuleParameter(bicep.Template, "host-storage", "name"),
+            ArmExpression.ModuleParameter(bicep.Template, "data-storage", "name"));
     }
 
     [Fact]
@@ -49,22 +55,40 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     }
 
     [Fact]
-    public void Containers_Created_AdapterContainersPlusDeploymentContainer()
+    public void Containers_DataAccount_AdapterContainersDeadLetterAndThePoisonQueue()
     {
-        var storageModule = ArmTemplate.Module(bicep.Template, "storage");
-        var dataContainers = storageModule["properties"]!["parameters"]!["dataContainers"]!["value"]!.AsArray()
-            .Select(node => ResolveVariable(node!.GetValue<string>()))
-            .ToHashSet();
-        var containers = ArmTemplate.Single(bicep.Template, "Microsoft.Storage/storageAccounts/blobServices/containers");
+        var containers = StorageModuleList("data-storage", "containers");
+        var queues = StorageModuleList("data-storage", "queues");
 
         Assert.Equal(
-            new HashSet<string> { AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer },
-            dataContainers);
-        // One copy loop over the data containers plus the deployment container, all private.
-        Assert.Contains("concat(parameters('dataContainers'), createArray(parameters('deploymentContainer')))", containers.Json["copy"]!["count"]!.ToString(), StringComparison.Ordinal);
-        Assert.Equal("None", containers.Properties!["publicAccess"]!.GetValue<string>());
-        Assert.Equal("[variables('deploymentContainer')]", storageModule["properties"]!["parameters"]!["deploymentContainer"]!["value"]!.GetValue<string>());
-        Assert.StartsWith("[format('app-package-", bicep.Template["variables"]!["deploymentContainer"]!.GetValue<string>(), StringComparison.Ordinal);
+            [AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer, AzureContract.DeadLetterContainer],
+            containers);
+        // Created by the template so the app's role can be scoped to this one queue.
+        Assert.Equal(["webjobs-blobtrigger-poison"], queues);
+    }
+
+    [Fact]
+    public void Containers_HostAccount_OnlyTheDeploymentPackage()
+    {
+        var containers = StorageModuleList("host-storage", "containers");
+
+        Assert.StartsWith("[format('app-package-", Assert.Single(containers), StringComparison.Ordinal);
+        Assert.Null(ArmTemplate.Module(bicep.Template, "host-storage")["properties"]!["parameters"]!["queues"]);
+    }
+
+    [Fact]
+    public void Containers_Module_PrivateContainersAndQueuesFromItsLists()
+    {
+        var containers = ArmTemplate.OfType(bicep.Template, "Microsoft.Storage/storageAccounts/blobServices/containers");
+        var queues = ArmTemplate.OfType(bicep.Template, "Microsoft.Storage/storageAccounts/queueServices/queues");
+
+        Assert.All(containers, c =>
+        {
+            Assert.Equal("[length(parameters('containers'))]", c.Json["copy"]!["count"]!.GetValue<string>());
+            Assert.Equal("None", c.Properties!["publicAccess"]!.GetValue<string>());
+        });
+        Assert.All(queues, q => Assert.Equal("[length(parameters('queues'))]", q.Json["copy"]!["count"]!.GetValue<string>()));
+        Assert.Equal(2, containers.Count);
     }
 
     [Fact]
@@ -96,6 +120,11 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         Assert.Contains("greater(lambdaVariables('group').instanceCount, 0)", alwaysReady, StringComparison.Ordinal);
         Assert.Equal("blobContainer", config["deployment"]!["storage"]!["type"]!.GetValue<string>());
         Assert.Equal("UserAssignedIdentity", config["deployment"]!["storage"]!["authentication"]!["type"]!.GetValue<string>());
+        // The package lives in the host account, beside AzureWebJobsStorage, not with the data.
+        Assert.Equal("[parameters('deploymentContainerUrl')]", config["deployment"]!["storage"]!["value"]!.GetValue<string>());
+        var packageUrl = ArmExpression.ModuleParameter(bicep.Template, "function-app", "deploymentContainerUrl");
+        Assert.Equal(("host-storage", "blobEndpoint"), ArmExpression.ModuleOutput(packageUrl));
+        Assert.EndsWith(", variables('deploymentContainer'))]", packageUrl, StringComparison.Ordinal);
         Assert.True(site.Properties["httpsOnly"]!.GetValue<bool>());
         Assert.Equal("1.2", site.Properties["siteConfig"]!["minTlsVersion"]!.GetValue<string>());
         Assert.Equal("UserAssigned", site.Json["identity"]!["type"]!.GetValue<string>());
@@ -111,19 +140,41 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     }
 
     [Fact]
-    public void FunctionApp_Settings_AdapterConnectionAndHostStorageUseTheIdentity()
+    public void FunctionApp_Settings_HostStorageInTheHostAccountInferenceStorageInTheDataAccount()
     {
         var settings = AppSettings();
 
-        Assert.Equal("[parameters('blobEndpoint')]", settings[$"{AzureContract.StorageConnection}__blobServiceUri"]);
-        Assert.Equal("managedidentity", settings[$"{AzureContract.StorageConnection}__credential"]);
-        Assert.Equal("[parameters('identityClientId')]", settings[$"{AzureContract.StorageConnection}__clientId"]);
-        Assert.Equal("[parameters('storageAccountName')]", settings["AzureWebJobsStorage__accountName"]);
+        Assert.Equal(("host-storage", "blobEndpoint"), SettingSource(settings["AzureWebJobsStorage__blobServiceUri"]));
+        Assert.Equal(("host-storage", "queueEndpoint"), SettingSource(settings["AzureWebJobsStorage__queueServiceUri"]));
+        Assert.Equal(("host-storage", "tableEndpoint"), SettingSource(settings["AzureWebJobsStorage__tableServiceUri"]));
         Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
         Assert.Equal("[parameters('identityClientId')]", settings["AzureWebJobsStorage__clientId"]);
+        Assert.Equal(("data-storage", "blobEndpoint"), SettingSource(settings[$"{AzureContract.StorageConnection}__blobServiceUri"]));
+        Assert.Equal(("data-storage", "queueEndpoint"), SettingSource(settings[$"{AzureContract.StorageConnection}__queueServiceUri"]));
+        Assert.Equal("managedidentity", settings[$"{AzureContract.StorageConnection}__credential"]);
+        Assert.Equal("[parameters('identityClientId')]", settings[$"{AzureContract.StorageConnection}__clientId"]);
         Assert.Equal("[parameters('warmupModels')]", settings[AzureContract.WarmupModelsSetting]);
+        Assert.DoesNotContain("AzureWebJobsStorage__accountName", settings.Keys);
         Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
         Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", settings.Keys);
+    }
+
+    [Fact]
+    public void FunctionApp_Settings_InstanceMemoryAndSweepFromParameters()
+    {
+        var settings = AppSettings();
+        var parameters = bicep.Template["parameters"]!;
+
+        Assert.Equal("[string(parameters('instanceMemoryMB'))]", settings[AzureContract.InstanceMemorySetting]);
+        Assert.Equal("[parameters('instanceMemoryMB')]", ArmExpression.ModuleParameter(bicep.Template, "function-app", "instanceMemoryMB"));
+        Assert.Equal("[parameters('sweepSchedule')]", settings[AzureContract.SweepScheduleSetting]);
+        Assert.Equal("[parameters('sweepSchedule')]", ArmExpression.ModuleParameter(bicep.Template, "function-app", "sweepSchedule"));
+        Assert.Equal("[string(parameters('sweepAfterMinutes'))]", settings[AzureContract.SweepAfterMinutesSetting]);
+        Assert.Equal("[parameters('sweepAfterMinutes')]", ArmExpression.ModuleParameter(bicep.Template, "function-app", "sweepAfterMinutes"));
+        Assert.Equal("0 */15 * * * *", parameters["sweepSchedule"]!["defaultValue"]!.GetValue<string>());
+        Assert.Equal(15, parameters["sweepAfterMinutes"]!["defaultValue"]!.GetValue<int>());
+        Assert.Equal(1, parameters["sweepAfterMinutes"]!["minValue"]!.GetValue<int>());
+        Assert.Equal(1440, parameters["sweepAfterMinutes"]!["maxValue"]!.GetValue<int>());
     }
 
     [Fact]
@@ -138,25 +189,6 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     }
 
     [Fact]
-    public void RoleAssignments_AppIdentity_ExactlyBlobOwnerQueueContributorMetricsPublisher()
-    {
-        var assignments = ArmTemplate.OfType(bicep.Template, "Microsoft.Authorization/roleAssignments");
-        var appRoles = assignments
-            .Where(a => a.Properties!["principalId"]!.ToString() == "[parameters('appPrincipalId')]")
-            .Select(a => RoleId(a))
-            .ToHashSet();
-        var operatorAssignment = Assert.Single(assignments, a => a.Properties!["principalId"]!.ToString() == "[parameters('operatorPrincipalId')]");
-
-        Assert.Equal(new HashSet<string> { StorageBlobDataOwner, StorageQueueDataContributor, MonitoringMetricsPublisher }, appRoles);
-        Assert.All(assignments.Where(a => RoleId(a) != MonitoringMetricsPublisher), a => Assert.StartsWith("[resourceId('Microsoft.Storage/storageAccounts'", a.Scope, StringComparison.Ordinal));
-        Assert.StartsWith("[resourceId('Microsoft.Insights/components'", Assert.Single(assignments, a => RoleId(a) == MonitoringMetricsPublisher).Scope, StringComparison.Ordinal);
-        Assert.All(assignments, a => Assert.Equal("role-assignments", a.Module));
-        Assert.Equal(StorageBlobDataContributor, RoleId(operatorAssignment));
-        Assert.Equal("[not(empty(parameters('operatorPrincipalId')))]", operatorAssignment.Condition);
-        Assert.Equal(4, assignments.Count);
-    }
-
-    [Fact]
     public void RoleAssignments_Module_AppGetsTheUserAssignedIdentityPrincipal()
     {
         var module = ArmTemplate.Module(bicep.Template, "role-assignments");
@@ -167,12 +199,14 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     }
 
     [Fact]
-    public void EventGrid_SystemTopic_WatchesTheStorageAccount()
+    public void EventGrid_SystemTopic_WatchesTheDataAccountWithItsOwnIdentity()
     {
         var topic = ArmTemplate.Single(bicep.Template, "Microsoft.EventGrid/systemTopics");
 
         Assert.Equal("Microsoft.Storage.StorageAccounts", topic.Properties!["topicType"]!.GetValue<string>());
         Assert.Equal("[parameters('storageAccountId')]", topic.Properties["source"]!.GetValue<string>());
+        Assert.Equal(("data-storage", "id"), ArmExpression.ModuleOutput(ArmExpression.ModuleParameter(bicep.Template, "blob-events-topic", "storageAccountId")));
+        Assert.Equal("SystemAssigned", topic.Json["identity"]!["type"]!.GetValue<string>());
     }
 
     [Fact]
@@ -197,10 +231,54 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     }
 
     [Fact]
+    public void EventGrid_Subscription_DeadLettersToTheDataAccountWithTheTopicIdentity()
+    {
+        var subscription = ArmTemplate.Single(bicep.Template, "Microsoft.EventGrid/systemTopics/eventSubscriptions").Properties!;
+        var deadLetter = subscription["deadLetterWithResourceIdentity"]!;
+        var destination = deadLetter["deadLetterDestination"]!;
+
+        Assert.Equal("SystemAssigned", deadLetter["identity"]!["type"]!.GetValue<string>());
+        Assert.Equal("StorageBlob", destination["endpointType"]!.GetValue<string>());
+        Assert.Equal("[parameters('deadLetterStorageAccountId')]", destination["properties"]!["resourceId"]!.GetValue<string>());
+        Assert.Equal(("data-storage", "id"), ArmExpression.ModuleOutput(ArmExpression.ModuleParameter(bicep.Template, "blob-events-subscription", "deadLetterStorageAccountId")));
+        Assert.Equal(
+            AzureContract.DeadLetterContainer,
+            ArmExpression.ModuleParameterValue(bicep.Template, "blob-events-subscription", destination["properties"]!["blobContainerName"]!.GetValue<string>()));
+        // Never the key-based form: the account allows no shared keys.
+        Assert.Null(subscription["deadLetterDestination"]);
+    }
+
+    [Fact]
+    public void EventGrid_Subscription_RetryPolicyFromBoundedParameters()
+    {
+        var retry = ArmTemplate.Single(bicep.Template, "Microsoft.EventGrid/systemTopics/eventSubscriptions").Properties!["retryPolicy"]!;
+        var parameters = bicep.Template["parameters"]!;
+
+        Assert.Equal("[parameters('maxDeliveryAttempts')]", retry["maxDeliveryAttempts"]!.GetValue<string>());
+        Assert.Equal("[parameters('eventTimeToLiveInMinutes')]", retry["eventTimeToLiveInMinutes"]!.GetValue<string>());
+        Assert.Equal("[parameters('eventMaxDeliveryAttempts')]", ArmExpression.ModuleParameter(bicep.Template, "blob-events-subscription", "maxDeliveryAttempts"));
+        Assert.Equal("[parameters('eventTimeToLiveInMinutes')]", ArmExpression.ModuleParameter(bicep.Template, "blob-events-subscription", "eventTimeToLiveInMinutes"));
+        Assert.Equal(10, parameters["eventMaxDeliveryAttempts"]!["defaultValue"]!.GetValue<int>());
+        Assert.Equal(1, parameters["eventMaxDeliveryAttempts"]!["minValue"]!.GetValue<int>());
+        Assert.Equal(30, parameters["eventMaxDeliveryAttempts"]!["maxValue"]!.GetValue<int>());
+        Assert.Equal(1440, parameters["eventTimeToLiveInMinutes"]!["defaultValue"]!.GetValue<int>());
+        Assert.Equal(1440, parameters["eventTimeToLiveInMinutes"]!["maxValue"]!.GetValue<int>());
+    }
+
+    [Fact]
     public void Outputs_InferenceBaseUrl_UsesTheAdapterRoutePrefix()
     {
         Assert.Equal(AzureContract.RoutePrefix, bicep.Template["variables"]!["routePrefix"]!.GetValue<string>());
         Assert.Contains("variables('routePrefix')", bicep.Template["outputs"]!["inferenceBaseUrl"]!["value"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Outputs_StorageAccountName_IsTheDataAccountWhereUsersUpload()
+    {
+        var outputs = bicep.Template["outputs"]!;
+
+        Assert.Equal(("data-storage", "name"), ArmExpression.ModuleOutput(outputs["storageAccountName"]!["value"]!.GetValue<string>()));
+        Assert.Equal(("host-storage", "name"), ArmExpression.ModuleOutput(outputs["hostStorageAccountName"]!["value"]!.GetValue<string>()));
     }
 
     [Fact]
@@ -223,31 +301,28 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         FunctionApp().Properties!["siteConfig"]!["appSettings"]!.AsArray()
             .ToDictionary(s => ResolveSettingName(s!["name"]!.GetValue<string>()), s => s!["value"]!.GetValue<string>());
 
-    // Setting names built from the connection parameter: "[format('{0}__serviceUri', parameters('storageConnectionName'))]".
+    // "[parameters('hostBlobEndpoint')]" in the app's settings → the module and output main.bicep wired into it.
+    private (string Module, string Output)? SettingSource(string value) =>
+        ArmExpression.ModuleOutput(ArmExpression.ModuleParameterValue(bicep.Template, "function-app", value));
+
+    // Setting names built from module parameters: "[format('{0}__blobServiceUri', parameters('storageConnectionName'))]",
+    // or a whole name passed in, "[parameters('warmupModelsSettingName')]".
     private string ResolveSettingName(string name)
     {
-        var module = ArmTemplate.Module(bicep.Template, "function-app")["properties"]!["parameters"]!;
-        string Parameter(string parameter) => ResolveVariable(module[parameter]!["value"]!.GetValue<string>());
         const string FormatPrefix = "[format('{0}";
         if (name.StartsWith(FormatPrefix, StringComparison.Ordinal))
         {
-            return Parameter("storageConnectionName") + name[FormatPrefix.Length..name.IndexOf('\'', FormatPrefix.Length)];
+            return ArmExpression.ModuleParameterValue(bicep.Template, "function-app", "[parameters('storageConnectionName')]")
+                + name[FormatPrefix.Length..name.IndexOf('\'', FormatPrefix.Length)];
         }
 
-        return name == "[parameters('warmupModelsSettingName')]" ? Parameter("warmupModelsSettingName") : name;
+        return ArmExpression.ModuleParameterValue(bicep.Template, "function-app", name);
     }
 
-    private string ResolveVariable(string expression) =>
-        expression.StartsWith("[variables('", StringComparison.Ordinal)
-            ? bicep.Template["variables"]![expression["[variables('".Length..^"')]".Length]]!.GetValue<string>()
-            : expression;
+    private string ResolveVariable(string expression) => ArmExpression.MainVariable(bicep.Template, expression);
 
-    // "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('roles').storageBlobDataOwner)]" → the GUID.
-    private static string RoleId(ArmResource assignment)
-    {
-        var definition = assignment.Properties!["roleDefinitionId"]!.GetValue<string>();
-        const string Marker = "variables('roles').";
-        var start = definition.IndexOf(Marker, StringComparison.Ordinal) + Marker.Length;
-        return assignment.Variable("roles")![definition[start..definition.IndexOf(')', start)]]!.GetValue<string>();
-    }
+    // A storage module's list parameter, each entry resolved to main.bicep's variable value.
+    private List<string> StorageModuleList(string module, string parameter) =>
+        [.. ArmTemplate.Module(bicep.Template, module)["properties"]!["parameters"]![parameter]!["value"]!.AsArray()
+            .Select(node => ResolveVariable(node!.GetValue<string>()))];
 }

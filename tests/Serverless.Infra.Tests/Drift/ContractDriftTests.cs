@@ -1,6 +1,8 @@
 using Serverless.Functions.Aws;
 using Serverless.Functions.Azure;
 using Serverless.Infra.Aws.Constructs;
+using Serverless.Infra.Tests.Azure;
+using Serverless.Infra.Tests.Support;
 
 namespace Serverless.Infra.Tests.Drift;
 
@@ -9,21 +11,68 @@ namespace Serverless.Infra.Tests.Drift;
 /// LambdaContract.cs in (one source of truth); Bicep cannot, so main.bicep's names are compared here and
 /// in the Azure template tests, which read AzureContract.cs compiled into this project.
 /// </summary>
-public sealed class ContractDriftTests
+[Collection(BicepCollection.Name)]
+public sealed class ContractDriftTests(BicepFixture bicep)
 {
     [Fact]
     public async Task MainBicep_AdapterNames_AreTheContractValues()
     {
-        var bicep = await File.ReadAllTextAsync(Support.InfraPaths.AzureMainTemplate);
+        var source = await File.ReadAllTextAsync(InfraPaths.AzureMainTemplate);
 
-        Assert.Contains($"var storageConnectionName = '{AzureContract.StorageConnection}'", bicep, StringComparison.Ordinal);
-        Assert.Contains($"var modelsContainer = '{AzureContract.ModelsContainer}'", bicep, StringComparison.Ordinal);
-        Assert.Contains($"var incomingContainer = '{AzureContract.IncomingContainer}'", bicep, StringComparison.Ordinal);
-        Assert.Contains($"var outgoingContainer = '{AzureContract.OutgoingContainer}'", bicep, StringComparison.Ordinal);
-        Assert.Contains($"var failedContainer = '{AzureContract.FailedContainer}'", bicep, StringComparison.Ordinal);
-        Assert.Contains($"var scoreBlobFunction = '{AzureContract.ScoreBlobFunction}'", bicep, StringComparison.Ordinal);
-        Assert.Contains($"var routePrefix = '{AzureContract.RoutePrefix}'", bicep, StringComparison.Ordinal);
-        Assert.Contains($"var warmupModelsSettingName = '{AzureContract.WarmupModelsSetting}'", bicep, StringComparison.Ordinal);
+        Assert.Contains($"var storageConnectionName = '{AzureContract.StorageConnection}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var modelsContainer = '{AzureContract.ModelsContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var incomingContainer = '{AzureContract.IncomingContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var outgoingContainer = '{AzureContract.OutgoingContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var failedContainer = '{AzureContract.FailedContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var scoreBlobFunction = '{AzureContract.ScoreBlobFunction}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var routePrefix = '{AzureContract.RoutePrefix}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var warmupModelsSettingName = '{AzureContract.WarmupModelsSetting}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var deadLetterContainer = '{AzureContract.DeadLetterContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var instanceMemorySettingName = '{AzureContract.InstanceMemorySetting}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var sweepScheduleSettingName = '{AzureContract.SweepScheduleSetting}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var sweepAfterMinutesSettingName = '{AzureContract.SweepAfterMinutesSetting}'", source, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CompiledTemplate_AdapterNames_AreTheContractValues()
+    {
+        var variables = bicep.Template["variables"]!;
+
+        Assert.Equal(AzureContract.StorageConnection, variables["storageConnectionName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.ModelsContainer, variables["modelsContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.IncomingContainer, variables["incomingContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.OutgoingContainer, variables["outgoingContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.FailedContainer, variables["failedContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.DeadLetterContainer, variables["deadLetterContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.ScoreBlobFunction, variables["scoreBlobFunction"]!.GetValue<string>());
+        Assert.Equal(AzureContract.WarmupModelsSetting, variables["warmupModelsSettingName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.InstanceMemorySetting, variables["instanceMemorySettingName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.SweepScheduleSetting, variables["sweepScheduleSettingName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.SweepAfterMinutesSetting, variables["sweepAfterMinutesSettingName"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void CompiledTemplate_ContractSettings_ReachTheAppUnderTheirContractNames()
+    {
+        var names = ArmTemplate.Single(bicep.Template, "Microsoft.Web/sites").Properties!["siteConfig"]!["appSettings"]!.AsArray()
+            .Select(s => ArmExpression.ModuleParameterValue(bicep.Template, "function-app", s!["name"]!.GetValue<string>()))
+            .ToHashSet();
+
+        Assert.Contains(AzureContract.WarmupModelsSetting, names);
+        Assert.Contains(AzureContract.InstanceMemorySetting, names);
+        Assert.Contains(AzureContract.SweepScheduleSetting, names);
+        Assert.Contains(AzureContract.SweepAfterMinutesSetting, names);
+    }
+
+    [Fact]
+    public void CompiledTemplate_DeadLetterContainer_IsCreatedAndNamedInTheSubscription()
+    {
+        var dataContainers = ArmTemplate.Module(bicep.Template, "data-storage")["properties"]!["parameters"]!["containers"]!["value"]!.AsArray()
+            .Select(n => ArmExpression.MainVariable(bicep.Template, n!.GetValue<string>()));
+
+        Assert.Contains(AzureContract.DeadLetterContainer, dataContainers);
+        Assert.Equal(AzureContract.DeadLetterContainer, ArmExpression.MainVariable(bicep.Template, ArmExpression.ModuleParameter(bicep.Template, "blob-events-subscription", "deadLetterContainerName")));
+        Assert.Equal(AzureContract.DeadLetterContainer, ArmExpression.MainVariable(bicep.Template, ArmExpression.ModuleParameter(bicep.Template, "role-assignments", "deadLetterContainerName")));
     }
 
     [Fact]

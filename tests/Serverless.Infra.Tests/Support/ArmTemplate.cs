@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Serverless.Infra.Tests.Support;
 
@@ -56,4 +57,35 @@ internal static class ArmTemplate
             }
         }
     }
+}
+
+/// <summary>Resolves the expressions Bicep compiles module wiring into, back to the names and modules they came from.</summary>
+internal static partial class ArmExpression
+{
+    /// <summary>"[variables('x')]" → the value of main.bicep's variable x; any other expression unchanged.</summary>
+    public static string MainVariable(JsonNode template, string expression) =>
+        expression.StartsWith("[variables('", StringComparison.Ordinal) && expression.EndsWith("')]", StringComparison.Ordinal)
+            ? template["variables"]![expression["[variables('".Length..^"')]".Length]]!.GetValue<string>()
+            : expression;
+
+    /// <summary>The expression main.bicep passes to a module's parameter.</summary>
+    public static string ModuleParameter(JsonNode template, string module, string parameter) =>
+        ArmTemplate.Module(template, module)["properties"]!["parameters"]![parameter]!["value"]!.ToString();
+
+    /// <summary>"[parameters('p')]" inside a module → the main variable (or expression) the module was given for p.</summary>
+    public static string ModuleParameterValue(JsonNode template, string module, string expression)
+    {
+        var match = ParameterReference().Match(expression);
+        return match.Success ? MainVariable(template, ModuleParameter(template, module, match.Groups["name"].Value)) : expression;
+    }
+
+    /// <summary>"[reference(resourceId('Microsoft.Resources/deployments', 'host-storage'), '…').outputs.name.value]" → ("host-storage", "name").</summary>
+    public static (string Module, string Output)? ModuleOutput(string expression) =>
+        ModuleOutputReference().Match(expression) is { Success: true } match ? (match.Groups["module"].Value, match.Groups["output"].Value) : null;
+
+    [GeneratedRegex(@"^\[parameters\('(?<name>[^']+)'\)\]$")]
+    private static partial Regex ParameterReference();
+
+    [GeneratedRegex(@"reference\(resourceId\('Microsoft\.Resources/deployments', '(?<module>[^']+)'\), '[^']+'\)\.outputs\.(?<output>\w+)\.value")]
+    private static partial Regex ModuleOutputReference();
 }

@@ -40,4 +40,13 @@ internal static class CfnTemplate
         JsonObject o when o["Fn::GetAtt"] is not null => "bucket",
         _ => resource.ToJsonString(),
     };
+
+    /// <summary>"bucket/models/*" from {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/models/*"} (the SAM template's form); "bucket" for the bucket.</summary>
+    public static string SamBucketResource(JsonNode resource)
+    {
+        const string BucketArn = "arn:${AWS::Partition}:s3:::${BucketName}";
+        return resource is JsonObject o && o["Fn::Sub"] is JsonValue sub && sub.GetValue<string>() is var text && text.StartsWith(BucketArn, StringComparison.Ordinal)
+            ? "bucket" + text[BucketArn.Length..]
+            : resource.ToJsonString();
+    }
 }

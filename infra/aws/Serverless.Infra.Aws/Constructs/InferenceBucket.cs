@@ -81,21 +81,38 @@ internal sealed class InferenceBucket : Construct
     }
 
     /// <summary>
-    /// Least privilege for the scorer: read models and inputs, write results and failures, delete inputs it moves
-    /// to failed/. It also reads outgoing/ and failed/: the batch runner checks whether results already exist
-    /// (HEAD, so a file dropped twice is scored once) and keeps its retry counters under failed/. Without
-    /// s3:GetObject there, S3 answers 403 instead of 404 and every repeated delivery would fail.
-    /// No grant covers the bucket as a whole beyond listing (which turns a missing key into 404, not 403).
+    /// Least privilege for the scorer, written out statement by statement (the same four as functions-aws/template.yaml):
+    /// read the four prefixes, write outgoing/ and failed/, delete under incoming/ (an input moved to failed/), and list
+    /// only keys under the four prefixes (the models' folders, and the sweep's listing of incoming/).
+    /// Reads cover outgoing/ and failed/ because the batch runner HEADs existing results (a file delivered twice is
+    /// scored once) and keeps its retry counters under failed/. The listing covers them too: S3 answers a HEAD of a
+    /// missing key with 404 only to a caller that may list that key's prefix, and 403 otherwise, which would fail
+    /// every first delivery.
     /// </summary>
     public void GrantScoring(IGrantable scorer)
     {
-        foreach (var prefix in new[] { LambdaContract.ModelsPrefix, LambdaContract.IncomingPrefix, LambdaContract.OutgoingPrefix, LambdaContract.FailedPrefix })
-        {
-            Bucket.GrantRead(scorer, prefix + "*");
-        }
+        string[] prefixes = [LambdaContract.ModelsPrefix, LambdaContract.IncomingPrefix, LambdaContract.OutgoingPrefix, LambdaContract.FailedPrefix];
+        var principal = scorer.GrantPrincipal;
 
-        Bucket.GrantPut(scorer, LambdaContract.OutgoingPrefix + "*");
-        Bucket.GrantPut(scorer, LambdaContract.FailedPrefix + "*");
-        Bucket.GrantDelete(scorer, LambdaContract.IncomingPrefix + "*");
+        principal.AddToPrincipalPolicy(ObjectStatement("ReadContractPrefixes", "s3:GetObject", prefixes));
+        principal.AddToPrincipalPolicy(ObjectStatement("WriteResultsAndFailures", "s3:PutObject", LambdaContract.OutgoingPrefix, LambdaContract.FailedPrefix));
+        principal.AddToPrincipalPolicy(ObjectStatement("DeleteMovedInputs", "s3:DeleteObject", LambdaContract.IncomingPrefix));
+        principal.AddToPrincipalPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "ListContractPrefixes",
+            Actions = ["s3:ListBucket"],
+            Resources = [Bucket.BucketArn],
+            Conditions = new Dictionary<string, object>
+            {
+                ["StringLike"] = new Dictionary<string, object> { ["s3:prefix"] = prefixes.Select(prefix => prefix + "*").ToArray() },
+            },
+        }));
     }
+
+    private PolicyStatement ObjectStatement(string sid, string action, params string[] prefixes) => new(new PolicyStatementProps
+    {
+        Sid = sid,
+        Actions = [action],
+        Resources = [.. prefixes.Select(prefix => Bucket.ArnForObjects(prefix + "*"))],
+    });
 }

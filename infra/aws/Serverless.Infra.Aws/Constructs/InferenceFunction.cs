@@ -1,3 +1,4 @@
+using System.Globalization;
 using Amazon.CDK;
 using Amazon.CDK.AWS.Lambda;
 using Amazon.CDK.AWS.Logs;
@@ -8,7 +9,7 @@ using LambdaFunction = Amazon.CDK.AWS.Lambda.Function;
 
 namespace Serverless.Infra.Aws.Constructs;
 
-/// <summary>The published Native AOT bootstrap on <c>provided.al2023</c>, with its log group and optional provisioned concurrency.</summary>
+/// <summary>The published Native AOT bootstrap on <c>provided.al2023</c>, with its log group, reserved concurrency and optional provisioned concurrency.</summary>
 internal sealed class InferenceFunction : Construct
 {
     public const string LiveAliasName = "live";
@@ -21,7 +22,11 @@ internal sealed class InferenceFunction : Construct
             RemovalPolicy = RemovalPolicy.DESTROY,
         });
 
-        var environment = new Dictionary<string, string> { [LambdaContract.BucketVariable] = bucket.BucketName };
+        var environment = new Dictionary<string, string>
+        {
+            [LambdaContract.BucketVariable] = bucket.BucketName,
+            [LambdaContract.SweepAfterMinutesVariable] = settings.SweepAfterMinutes.ToString(CultureInfo.InvariantCulture),
+        };
         if (!string.IsNullOrWhiteSpace(settings.WarmupModels))
         {
             environment[LambdaContract.WarmupModelsVariable] = settings.WarmupModels;
@@ -37,6 +42,7 @@ internal sealed class InferenceFunction : Construct
             MemorySize = settings.MemorySizeMiB,
             Timeout = Duration.Seconds(settings.TimeoutSeconds),
             EphemeralStorageSize = Size.Mebibytes(settings.EphemeralStorageMiB),
+            ReservedConcurrentExecutions = settings.ReservedConcurrency,
             Environment = environment,
             LogGroup = logs,
             Tracing = Tracing.ACTIVE,

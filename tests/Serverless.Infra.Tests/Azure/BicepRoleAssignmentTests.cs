@@ -1,0 +1,190 @@
+using System.Text.RegularExpressions;
+using Serverless.Functions.Azure;
+using Serverless.Infra.Tests.Support;
+
+namespace Serverless.Infra.Tests.Azure;
+
+/// <summary>
+/// Every role assignment of the compiled template, resolved to (principal, scope, role) with the scope written as
+/// "module" (a whole account), "module/container" or "module/queues/queue", so the assertions read like the grant.
+/// </summary>
+[Collection(BicepCollection.Name)]
+public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
+{
+    private const string StorageBlobDataOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
+    private const string StorageBlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    private const string StorageBlobDataReader = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+    private const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
+    private const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
+    private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+
+    private const string Module = "role-assignments";
+    private const string HostAccount = "host-storage";
+    private const string DataAccount = "data-storage";
+
+    [Fact]
+    public void RoleAssignments_AppIdentity_HostAccountWideDataAccountPerContainer()
+    {
+        var appGrants = Grants().Where(g => g.Principal == "app").Select(g => (g.Scope, g.Role)).ToHashSet();
+
+        Assert.Equal(
+            new HashSet<(string, string)>
+            {
+                (HostAccount, StorageBlobDataOwner),
+                (HostAccount, StorageQueueDataContributor),
+                (HostAccount, StorageTableDataContributor),
+                ($"{DataAccount}/{AzureContract.ModelsContainer}", StorageBlobDataReader),
+                ($"{DataAccount}/{AzureContract.IncomingContainer}", StorageBlobDataContributor),
+                ($"{DataAccount}/{AzureContract.OutgoingContainer}", StorageBlobDataContributor),
+                ($"{DataAccount}/{AzureContract.FailedContainer}", StorageBlobDataContributor),
+                ($"{DataAccount}/queues/webjobs-blobtrigger-poison", StorageQueueDataContributor),
+                ("appinsights", MonitoringMetricsPublisher),
+            },
+            appGrants);
+    }
+
+    [Fact]
+    public void RoleAssignments_DataAccount_NothingAccountWideAndNoOwner()
+    {
+        var grants = Grants();
+
+        Assert.DoesNotContain(grants, g => g.Scope == DataAccount);
+        Assert.All(grants.Where(g => g.Role == StorageBlobDataOwner), g => Assert.Equal(HostAccount, g.Scope));
+    }
+
+    [Fact]
+    public void RoleAssignments_EventGridTopic_ContributorOnTheDeadLetterContainerOnly()
+    {
+        var topicGrant = Assert.Single(Grants(), g => g.Principal == "topic");
+
+        Assert.Equal(($"{DataAccount}/{AzureContract.DeadLetterContainer}", StorageBlobDataContributor), (topicGrant.Scope, topicGrant.Role));
+        Assert.Equal(("blob-events-topic", "principalId"), ArmExpression.ModuleOutput(ArmExpression.ModuleParameter(bicep.Template, Module, "eventGridPrincipalId")));
+        Assert.Null(topicGrant.Condition);
+    }
+
+    [Fact]
+    public void RoleAssignments_Operator_ContributorOnTheDataContainersOnlyWhenSet()
+    {
+        var operatorGrants = Grants().Where(g => g.Principal == "operator").ToList();
+
+        Assert.Equal(
+            new HashSet<string>
+            {
+                $"{DataAccount}/{AzureContract.ModelsContainer}",
+                $"{DataAccount}/{AzureContract.IncomingContainer}",
+                $"{DataAccount}/{AzureContract.OutgoingContainer}",
+                $"{DataAccount}/{AzureContract.FailedContainer}",
+                $"{DataAccount}/{AzureContract.DeadLetterContainer}",
+            },
+            operatorGrants.Select(g => g.Scope).ToHashSet());
+        Assert.All(operatorGrants, g =>
+        {
+            Assert.Equal(StorageBlobDataContributor, g.Role);
+            Assert.Equal("[not(empty(parameters('operatorPrincipalId')))]", g.Condition);
+        });
+    }
+
+    [Fact]
+    public void RoleAssignments_All_InOneModuleWithServicePrincipalTypesForIdentities()
+    {
+        var assignments = ArmTemplate.OfType(bicep.Template, "Microsoft.Authorization/roleAssignments");
+
+        Assert.All(assignments, a => Assert.Equal(Module, a.Module));
+        Assert.All(
+            assignments.Where(a => a.Properties!["principalId"]!.ToString() != "[parameters('operatorPrincipalId')]"),
+            a => Assert.Equal("ServicePrincipal", a.Properties!["principalType"]!.GetValue<string>()));
+        // 9 for the app, 1 for the topic, 1 copy loop for the operator.
+        Assert.Equal(11, assignments.Count);
+    }
+
+    [Fact]
+    public void RoleAssignments_Module_AppGetsTheUserAssignedIdentityPrincipal()
+    {
+        Assert.Equal(("identity", "principalId"), ArmExpression.ModuleOutput(ArmExpression.ModuleParameter(bicep.Template, Module, "appPrincipalId")));
+        Assert.Single(ArmTemplate.OfType(bicep.Template, "Microsoft.ManagedIdentity/userAssignedIdentities"));
+    }
+
+    private sealed record Grant(string Principal, string Scope, string Role, string? Condition);
+
+    private List<Grant> Grants()
+    {
+        var grants = new List<Grant>();
+        foreach (var assignment in ArmTemplate.OfType(bicep.Template, "Microsoft.Authorization/roleAssignments"))
+        {
+            var principal = assignment.Properties!["principalId"]!.GetValue<string>() switch
+            {
+                "[parameters('appPrincipalId')]" => "app",
+                "[parameters('eventGridPrincipalId')]" => "topic",
+                "[parameters('operatorPrincipalId')]" => "operator",
+                var other => other,
+            };
+            var role = RoleId(assignment);
+            foreach (var scope in Scopes(assignment))
+            {
+                grants.Add(new Grant(principal, scope, role, assignment.Condition));
+            }
+        }
+
+        return grants;
+    }
+
+    // One scope, or one per element of the copy loop's array.
+    private IEnumerable<string> Scopes(ArmResource assignment)
+    {
+        var scope = assignment.Scope ?? throw new InvalidOperationException("A role assignment without a scope.");
+        if (scope.StartsWith("[resourceId('Microsoft.Insights/components'", StringComparison.Ordinal))
+        {
+            return ["appinsights"];
+        }
+
+        var match = StorageScope().Match(scope);
+        if (!match.Success)
+        {
+            throw new InvalidOperationException($"Unexpected role assignment scope: {scope}");
+        }
+
+        var account = AccountModule(match.Groups["account"].Value);
+        var type = match.Groups["type"].Value;
+        if (type == "Microsoft.Storage/storageAccounts")
+        {
+            return [account];
+        }
+
+        var children = match.Groups["child"].Value switch
+        {
+            "variables('operatorContainers')[copyIndex()]" =>
+                assignment.Variable("operatorContainers")!.AsArray().Select(n => ModuleValue(n!.GetValue<string>())),
+            var child => [ModuleValue($"[{child}]")],
+        };
+        return type switch
+        {
+            "Microsoft.Storage/storageAccounts/blobServices/containers" => children.Select(c => $"{account}/{c}"),
+            "Microsoft.Storage/storageAccounts/queueServices/queues" => children.Select(q => $"{account}/queues/{q}"),
+            _ => throw new InvalidOperationException($"Unexpected scope type {type}"),
+        };
+    }
+
+    // parameters('hostStorageAccountName') → "host-storage": the storage module whose output main.bicep passed in.
+    private string AccountModule(string parameterExpression)
+    {
+        var source = ArmExpression.ModuleOutput(ArmExpression.ModuleParameterValue(bicep.Template, Module, $"[{parameterExpression}]"));
+        return source is { Output: "name", Module: HostAccount or DataAccount }
+            ? source.Value.Module
+            : throw new InvalidOperationException($"{parameterExpression} is not a storage module's name.");
+    }
+
+    private string ModuleValue(string expression) => ArmExpression.ModuleParameterValue(bicep.Template, Module, expression);
+
+    // "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('roles').storageBlobDataOwner)]" → the GUID.
+    private static string RoleId(ArmResource assignment)
+    {
+        var definition = assignment.Properties!["roleDefinitionId"]!.GetValue<string>();
+        const string Marker = "variables('roles').";
+        var start = definition.IndexOf(Marker, StringComparison.Ordinal) + Marker.Length;
+        return assignment.Variable("roles")![definition[start..definition.IndexOf(')', start)]]!.GetValue<string>();
+    }
+
+    // "[resourceId('<type>', parameters('<account>')[, 'default', <child>])]"
+    [GeneratedRegex(@"^\[resourceId\('(?<type>Microsoft\.Storage/[^']+)', (?<account>parameters\('[^']+'\))(, 'default', (?<child>.+))?\)\]$")]
+    private static partial Regex StorageScope();
+}
