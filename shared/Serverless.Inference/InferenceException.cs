@@ -8,6 +8,7 @@ public enum InferenceErrorKind
     MethodNotAllowed,
     PayloadTooLarge,
     RequestTimeout,
+    TooManyRequests,
     Unavailable,
     Cancelled,
     Internal,

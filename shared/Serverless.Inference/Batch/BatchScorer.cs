@@ -36,6 +36,8 @@ public sealed class BatchScorer
         var fixedBatch = model.Endpoint.Signature.Inputs.Any(i => i.Shape.Count > 0 && i.Shape[0] >= 0);
         // Never above the model's own limit: the model refuses a larger batch, and every row would be re-run alone.
         var limit = manifest.MaxBatchSize > 0 ? Math.Min(manifest.MaxBatchSize, MaxMicroBatch) : MaxMicroBatch;
+        // Nor above what the instance's memory for requests holds at once: a micro-batch that can never fit would fail the file.
+        limit = (int)Math.Clamp(model.Gate.CapacityBytes / Math.Max(1, model.RowBytes), 1, limit);
         MicroBatchSize = fixedBatch ? 1 : Math.Clamp(requested, 1, limit);
     }
 
@@ -261,21 +263,31 @@ public sealed class BatchScorer
         public async Task FlushAsync(CancellationToken cancellationToken)
         {
             ModelOutputs? outputs = null;
+            MemoryReservation? memory = null;
             try
             {
                 if (_batch is { Count: > 0 })
                 {
+                    memory = await _scorer._model.ReserveAsync(_batch.Tensors(0, _batch.Count), MemoryWait.Batch, cancellationToken).ConfigureAwait(false);
                     outputs = RunRows(0, _batch.Count, cancellationToken, out _);
                 }
 
                 foreach (var row in _pending)
                 {
-                    WriteRow(row, outputs, cancellationToken);
+                    if (row.Error is null && row.Kind == RowKind.Request)
+                    {
+                        await RunRequestAsync(row, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        WriteRow(row, outputs, cancellationToken);
+                    }
                 }
             }
             finally
             {
                 outputs?.Dispose();
+                memory?.Dispose();
                 _batch?.Clear();
                 _pending.Clear();
                 _attachmentBytes = 0;
@@ -297,11 +309,7 @@ public sealed class BatchScorer
         {
             var record = _records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength);
             string? error = row.Error;
-            if (error is null && row.Kind == RowKind.Request)
-            {
-                error = RunRequest(row.Line, record, cancellationToken);
-            }
-            else if (error is null && outputs is not null)
+            if (error is null && outputs is not null)
             {
                 Format.WriteRow(_written, row.Line, record, outputs, row.Slot, _batch!.Count);
             }
@@ -315,6 +323,11 @@ public sealed class BatchScorer
                 }
             }
 
+            Count(row, error);
+        }
+
+        private void Count(Pending row, string? error)
+        {
             if (error is null)
             {
                 RowsOk++;
@@ -322,7 +335,7 @@ public sealed class BatchScorer
             else
             {
                 RowsFailed++;
-                Format.WriteError(_written, row.Line, record, error);
+                Format.WriteError(_written, row.Line, _records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength), error);
             }
         }
 
@@ -335,7 +348,7 @@ public sealed class BatchScorer
                 error = null;
                 return _scorer._model.Endpoint.Run(inputs, null, cancellationToken);
             }
-            catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+            catch (InferenceException e) when (e.Kind is InferenceErrorKind.BadRequest or InferenceErrorKind.PayloadTooLarge)
             {
                 error = e.Message;
                 return null;
@@ -350,26 +363,32 @@ public sealed class BatchScorer
             }
         }
 
-        private string? RunRequest(long line, ReadOnlySpan<byte> record, CancellationToken cancellationToken)
+        /// <summary>A line that is a whole inference request runs by itself, with memory reserved for it alone.</summary>
+        private async Task RunRequestAsync(Pending row, CancellationToken cancellationToken)
         {
+            string? error = null;
             try
             {
-                using var request = InferRequestReader.Read(record, [], _scorer._requestLimits);
+                using var request = InferRequestReader.Read(_records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength), [], _scorer._requestLimits);
                 if (request.BinaryOutputs || request.Outputs.Any(o => o.Binary == true))
                 {
-                    return "binary outputs cannot be written into a JSON lines file";
+                    error = "binary outputs cannot be written into a JSON lines file";
                 }
-
-                var clock = Stopwatch.StartNew();
-                using var outputs = _scorer._model.Endpoint.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
-                ModelTime += clock.Elapsed;
-                Format.WriteResponse(_written, line, _scorer._model.Name, _scorer._model.Version, request, outputs);
-                return null;
+                else
+                {
+                    using var memory = await _scorer._model.ReserveAsync(request.Inputs, MemoryWait.Batch, cancellationToken).ConfigureAwait(false);
+                    var clock = Stopwatch.StartNew();
+                    using var outputs = _scorer._model.Endpoint.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
+                    ModelTime += clock.Elapsed;
+                    Format.WriteResponse(_written, row.Line, _scorer._model.Name, _scorer._model.Version, request, outputs);
+                }
             }
-            catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+            catch (InferenceException e) when (e.Kind is InferenceErrorKind.BadRequest or InferenceErrorKind.PayloadTooLarge)
             {
-                return e.Message;
+                error = e.Message;
             }
+
+            Count(row, error);
         }
 
         private readonly record struct Pending(long Line, int RecordOffset, int RecordLength, RowKind Kind, int Slot, string? Error);

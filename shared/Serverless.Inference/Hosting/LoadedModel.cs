@@ -48,6 +48,9 @@ internal sealed class LoadedModel
 
     public long EstimatedBytes { get; }
 
+    /// <summary>The host's admission by memory, where runs on this model reserve what they need.</summary>
+    public RequestMemoryGate Gate { get; init; } = null!;
+
     public LoadReport Report { get; }
 
     public bool TryAddReference()
@@ -101,6 +104,19 @@ public sealed class ModelLease : IDisposable
     public IInferenceModel Endpoint => Loaded.Endpoint;
 
     public LoadReport LoadReport => Loaded.Report;
+
+    /// <summary>The working memory one row takes at the largest shape the model accepts.</summary>
+    internal long RowBytes => Loaded.Model.RowBytes;
+
+    internal RequestMemoryGate Gate => Loaded.Gate;
+
+    /// <summary>
+    /// Reserves the working memory a run on these inputs is estimated to need, waiting for running requests to finish
+    /// when it does not fit yet. Dispose the reservation when the run is done.
+    /// </summary>
+    /// <exception cref="InferenceException">PayloadTooLarge when it could never fit; TooManyRequests when an online wait is over.</exception>
+    public ValueTask<MemoryReservation> ReserveAsync(IReadOnlyList<InputTensor> inputs, MemoryWait wait, CancellationToken cancellationToken) =>
+        Loaded.Gate.EnterAsync(Loaded.Endpoint.EstimateWorkingBytes(inputs), wait, cancellationToken);
 
     public void Dispose() => Interlocked.Exchange(ref _model, null)?.Release();
 }

@@ -37,7 +37,16 @@ public sealed class ModelHost : IDisposable
         _cache = new ArtifactCache(options.CacheDirectory);
         _time = time ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        Memory = MemoryPlan.From(options);
+        Gate = new RequestMemoryGate(Memory.RequestBytes, options.MaxWaitingRequests, options.MaxMemoryWait, _time);
+        _logger.LogInformation("Memory plan: {Plan}", Memory);
     }
+
+    /// <summary>How the instance's memory is split between the process, loaded models and running requests.</summary>
+    public MemoryPlan Memory { get; }
+
+    /// <summary>Where runs reserve their working memory (<see cref="ModelLease.ReserveAsync"/>).</summary>
+    public RequestMemoryGate Gate { get; }
 
     public IModelStore Store => _store;
 
@@ -283,7 +292,7 @@ public sealed class ModelHost : IDisposable
         _logger.LogInformation(
             "Loaded model {Model} version {Version} in {TotalMs:F0} ms (download {DownloadMs:F0}, session {SessionMs:F0}, warmup {WarmupMs:F0})",
             key.Model, key.Version, report.Total.TotalMilliseconds, download.TotalMilliseconds, sessionCreate.TotalMilliseconds, report.Warmup.TotalMilliseconds);
-        return new LoadedModel(key.Model, key.Version, identity, manifest, model, file.Length * 2, report) { FileIdentity = file.Identity, Endpoint = endpoint };
+        return new LoadedModel(key.Model, key.Version, identity, manifest, model, file.Length * 2, report) { FileIdentity = file.Identity, Endpoint = endpoint, Gate = Gate };
     }
 
     /// <summary>The files the manifest's pipeline steps name, from the version folder, as local paths.</summary>
@@ -376,7 +385,7 @@ public sealed class ModelHost : IDisposable
         foreach (var (victimKey, victim) in _slots.Where(pair => pair.Value.Current is not null && pair.Value != slot)
                      .OrderBy(pair => pair.Value.LastUsed).ToList())
         {
-            if (total <= _options.MemoryBudgetBytes)
+            if (total <= Memory.ModelBytes)
             {
                 break;
             }

@@ -8,11 +8,24 @@ public sealed class ModelHostOptions
     /// <summary>How long a failed load is reported as is before the next request tries again.</summary>
     public TimeSpan FailureRetryInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The instance's memory; null detects it (<see cref="Hosting.InstanceMemory.Detect()"/>).</summary>
+    public InstanceMemory? InstanceMemory { get; set; }
+
     /// <summary>
     /// The memory the loaded models may take, estimated as twice each model file's size (weights plus the
-    /// runtime's working memory). Least recently used models are released beyond it.
+    /// runtime's working memory). Least recently used models are released beyond it. Null: derived from the
+    /// instance's memory (<see cref="MemoryPlan"/>).
     /// </summary>
-    public long MemoryBudgetBytes { get; set; } = 2L << 30;
+    public long? MemoryBudgetBytes { get; set; }
+
+    /// <summary>The working memory running requests may hold at once; null: derived from the instance's memory.</summary>
+    public long? RequestMemoryBytes { get; set; }
+
+    /// <summary>Online requests that may wait for memory at once; more are answered 429.</summary>
+    public int MaxWaitingRequests { get; set; } = 64;
+
+    /// <summary>How long an online request may wait for memory before it is answered 429.</summary>
+    public TimeSpan MaxMemoryWait { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Intra-op threads for models whose manifest does not say; never left to the runtime to guess.</summary>
     public int DefaultIntraOpThreads { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);

@@ -1,3 +1,4 @@
+using Serverless.Inference.Pipelines.Steps;
 using Serverless.Inference.Runtime;
 
 namespace Serverless.Inference.Pipelines;
@@ -13,10 +14,12 @@ internal sealed class PipelineModel : IInferenceModel
     private readonly IReadOnlyList<IPipelineOperation> _preprocess;
     private readonly IReadOnlyList<IPipelineOperation> _postprocess;
     private readonly string[] _modelOutputs;
+    private readonly BertTokenizeStep? _tokenizer;
 
-    private PipelineModel(OnnxModel model, ModelSignature signature, IReadOnlyList<IPipelineOperation> preprocess, IReadOnlyList<IPipelineOperation> postprocess)
+    private PipelineModel(OnnxModel model, ModelSignature signature, IReadOnlyList<IPipelineOperation> preprocess, IReadOnlyList<IPipelineOperation> postprocess, BertTokenizeStep? tokenizer)
     {
         _model = model;
+        _tokenizer = tokenizer;
         Signature = signature;
         _preprocess = preprocess;
         _postprocess = postprocess;
@@ -60,7 +63,8 @@ internal sealed class PipelineModel : IInferenceModel
             model,
             signature,
             [.. pipeline.Preprocess.Select(step => step.Create(context))],
-            [.. pipeline.Postprocess.Select(step => step.Create(context))]);
+            [.. pipeline.Postprocess.Select(step => step.Create(context))],
+            pipeline.Preprocess.OfType<BertTokenizeStep>().FirstOrDefault());
     }
 
     public ModelOutputs Run(IReadOnlyList<InputTensor> inputs, IReadOnlyList<string>? outputNames, CancellationToken cancellationToken)
@@ -103,6 +107,31 @@ internal sealed class PipelineModel : IInferenceModel
         }
 
         return new ModelOutputs([.. outputs.Select(output => run.Get(output.Name).ToOutput())], parameters: run.Parameters);
+    }
+
+    public long EstimateWorkingBytes(IReadOnlyList<InputTensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (SendsRawTensors(inputs) || inputs.Count == 0)
+        {
+            return _model.EstimateWorkingBytes(inputs);
+        }
+
+        var rows = _model.MaxBatchSize > 0 && inputs[0].Shape.Length > 0 ? Math.Max(1, inputs[0].Shape[0]) : 1;
+        var fraction = 1.0;
+        if (_tokenizer is { } tokenizer && inputs.FirstOrDefault(input => input.Name == tokenizer.Input) is { Strings: { } texts } textInput)
+        {
+            // Known before tokenizing: a text of n bytes makes at most n word pieces, plus [CLS] and [SEP].
+            var longest = 0;
+            for (var i = 0; i < textInput.ElementCount; i++)
+            {
+                longest = Math.Max(longest, texts[i]?.Length ?? 0);
+            }
+
+            fraction = Math.Clamp((longest + 2.0) / tokenizer.MaxLength, 0.1, 1.0);
+        }
+
+        return (long)(rows * _model.RowBytes * fraction);
     }
 
     private bool SendsRawTensors(IReadOnlyList<InputTensor> inputs) =>

@@ -57,6 +57,11 @@ public sealed class OpenInferenceHandler
                 _ => Error(404, $"no such route: {request.Method} {ModelNames.Printable(request.Path)}"),
             };
         }
+        catch (InferenceException e) when (e.Kind == InferenceErrorKind.TooManyRequests)
+        {
+            var busy = Error(429, e.Message);
+            return new OipHttpResponse(429, busy.ContentType, TakeBody(busy), [new("Retry-After", "1")]);
+        }
         catch (InferenceException e)
         {
             return Error(StatusOf(e.Kind), CallerMessage(e, request));
@@ -110,6 +115,7 @@ public sealed class OpenInferenceHandler
         InferenceErrorKind.MethodNotAllowed => 405,
         InferenceErrorKind.PayloadTooLarge => 413,
         InferenceErrorKind.RequestTimeout => 408,
+        InferenceErrorKind.TooManyRequests => 429,
         InferenceErrorKind.Unavailable => 503,
         InferenceErrorKind.Cancelled => 504,
         _ => 500,
@@ -293,6 +299,7 @@ public sealed class OpenInferenceHandler
 
             using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
             onVersion(lease.Version);
+            using var memory = await lease.ReserveAsync(inferRequest.Inputs, MemoryWait.Online, cancellationToken).ConfigureAwait(false);
             var outputNames = inferRequest.Outputs.Select(o => o.Name).ToList();
             using var outputs = lease.Endpoint.Run(inferRequest.Inputs, outputNames, cancellationToken);
 

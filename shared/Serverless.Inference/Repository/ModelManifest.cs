@@ -37,6 +37,13 @@ public sealed record ModelManifest
     /// <summary>When not empty, only these outputs are exposed, in this order.</summary>
     public IReadOnlyList<TensorOverride> Outputs { get; set; } = [];
 
+    /// <summary>
+    /// The working memory one row of a request takes at the largest shape the model accepts (activations, outputs),
+    /// in MB; 0 estimates it from the signature. Requests reserve it before they run, so concurrent requests never
+    /// ask for more memory than the instance has.
+    /// </summary>
+    public double MemoryPerRowMb { get; set; }
+
     /// <summary>Pre- and post-processing around the model, so callers send text or images rather than tensors.</summary>
     public PipelineManifest? Pipeline { get; set; }
 
@@ -97,12 +104,28 @@ public sealed record ModelManifest
         {
             Fail("every input and output override needs a name");
         }
+
+        if (Inputs.FirstOrDefault(input => input.MaxShape?.Any(d => d is 0 or < -1) == true) is { } badMax)
+        {
+            Fail($"max_shape of '{badMax.Name}' must hold positive sizes or -1 (no bound)");
+        }
+
+        if (Outputs.Any(output => output.MaxShape is not null))
+        {
+            Fail("max_shape applies to inputs only");
+        }
+
+        if (MemoryPerRowMb is < 0 or > 1 << 20 || double.IsNaN(MemoryPerRowMb))
+        {
+            Fail("memory_per_row_mb must be between 0 and 1048576");
+        }
     }
 }
 
 /// <param name="Shape">A more precise shape than the model declares: same rank, -1 for a dynamic dimension.</param>
 /// <param name="Columns">For batch CSV files: the columns that fill this input's row, in order.</param>
-public sealed record TensorOverride(string Name, IReadOnlyList<long>? Shape = null, IReadOnlyList<string>? Columns = null);
+/// <param name="MaxShape">An input's largest accepted size per dimension (-1: unbounded), e.g. a sequence limit.</param>
+public sealed record TensorOverride(string Name, IReadOnlyList<long>? Shape = null, IReadOnlyList<string>? Columns = null, IReadOnlyList<long>? MaxShape = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

@@ -8,4 +8,7 @@ public interface IInferenceModel
 
     /// <summary>Runs the model on validated inputs; outputs default to every exposed output, in signature order.</summary>
     ModelOutputs Run(IReadOnlyList<InputTensor> inputs, IReadOnlyList<string>? outputNames, CancellationToken cancellationToken);
+
+    /// <summary>The working memory a run on these inputs is estimated to need at most (activations and outputs).</summary>
+    long EstimateWorkingBytes(IReadOnlyList<InputTensor> inputs);
 }

@@ -11,6 +11,9 @@ namespace Serverless.Inference.Runtime;
 /// </summary>
 public sealed class OnnxModel : IInferenceModel, IDisposable
 {
+    /// <summary>Runs estimated above this give their arena memory back when they end; smaller ones keep it for the next run.</summary>
+    private const long ShrinkArenaAfterBytes = 32L << 20;
+
     private readonly InferenceSession _session;
     private readonly int _maxBatchSize;
     private readonly string[] _allOutputNames;
@@ -32,6 +35,11 @@ public sealed class OnnxModel : IInferenceModel, IDisposable
 
     /// <summary>The most rows one run may hold (the manifest's max_batch_size); 0 for no limit.</summary>
     internal int MaxBatchSize => _maxBatchSize;
+
+    /// <summary>The working memory one row takes at the largest shape the model accepts.</summary>
+    internal long RowBytes { get; init; }
+
+    public long EstimateWorkingBytes(IReadOnlyList<InputTensor> inputs) => WorkingMemory.Estimate(Signature, inputs, _maxBatchSize, RowBytes);
 
     /// <summary>The session itself, for benchmarks that compare against a bare run.</summary>
     public InferenceSession Session => _session;
@@ -60,6 +68,12 @@ public sealed class OnnxModel : IInferenceModel, IDisposable
             }
 
             using var runOptions = new RunOptions();
+            if (EstimateWorkingBytes(inputs) >= ShrinkArenaAfterBytes)
+            {
+                // The arena keeps what a large run allocated; shrinking it after such a run hands the spike back, so
+                // memory after a burst of large requests returns to the weights and what small runs use.
+                runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+            }
             using var terminate = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
             cancellationToken.ThrowIfCancellationRequested();
             IDisposableReadOnlyCollection<OrtValue> results;

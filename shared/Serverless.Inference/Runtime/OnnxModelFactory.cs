@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Serverless.Inference.Pipelines.Steps;
 using Serverless.Inference.Repository;
 
 namespace Serverless.Inference.Runtime;
@@ -39,7 +40,12 @@ internal static class OnnxModelFactory
         try
         {
             var native = ReadSignature(session);
-            return new OnnxModel(session, ApplyOverrides(native, manifest), manifest.MaxBatchSize) { NativeSignature = native };
+            var signature = ApplyOverrides(native, manifest);
+            return new OnnxModel(session, signature, manifest.MaxBatchSize)
+            {
+                NativeSignature = native,
+                RowBytes = WorkingMemory.RowBytes(signature, manifest.MemoryPerRowMb),
+            };
         }
         catch
         {
@@ -97,10 +103,14 @@ internal static class OnnxModelFactory
             throw new InferenceException(InferenceErrorKind.Unavailable, $"model.json overrides input '{unknown.Name}', which the model does not have");
         }
 
+        var sequenceLimits = SequenceLimits(manifest);
         var inputs = native.Inputs
-            .Select(input => manifest.Inputs.FirstOrDefault(o => o.Name == input.Name) is { Shape: { } shape }
-                ? input with { Shape = MergeShape(input, shape) }
-                : input)
+            .Select(input =>
+            {
+                var overridden = manifest.Inputs.FirstOrDefault(o => o.Name == input.Name);
+                var spec = overridden is { Shape: { } shape } ? input with { Shape = MergeShape(input, shape) } : input;
+                return spec with { MaxShape = MaxShape(spec, overridden?.MaxShape, sequenceLimits.GetValueOrDefault(spec.Name)) };
+            })
             .ToList();
 
         var outputs = manifest.Outputs.Count == 0
@@ -113,6 +123,34 @@ internal static class OnnxModelFactory
             })];
 
         return new ModelSignature(inputs, outputs);
+    }
+
+    /// <summary>
+    /// A tokenizing pipeline never sends the model more than its max_length tokens a text, so a caller who sends the
+    /// model's own tensors gets the same bound on the sequence dimension: a longer one costs memory the model's owner
+    /// never planned for (attention grows with its square).
+    /// </summary>
+    private static Dictionary<string, long> SequenceLimits(ModelManifest manifest) =>
+        (manifest.Pipeline?.Preprocess ?? []).OfType<BertTokenizeStep>()
+            .SelectMany(step => step.Produces.Select(name => (Name: name, Limit: (long)step.MaxLength)))
+            .GroupBy(pair => pair.Name, StringComparer.Ordinal)
+            .ToDictionary(group => group.Key, group => group.Min(pair => pair.Limit), StringComparer.Ordinal);
+
+    private static long[]? MaxShape(TensorSpec spec, IReadOnlyList<long>? configured, long sequenceLimit)
+    {
+        if (configured is not null)
+        {
+            var fits = configured.Count == spec.Shape.Count
+                && configured.Select((d, i) => d == -1 || spec.Shape[i] < 0 || d == spec.Shape[i]).All(ok => ok);
+            return fits
+                ? [.. configured]
+                : throw new InferenceException(
+                    InferenceErrorKind.Unavailable,
+                    $"model.json gives '{spec.Name}' the max_shape [{string.Join(',', configured)}], which does not fit its shape [{string.Join(',', spec.Shape)}]");
+        }
+
+        // The sequence is the second dimension of a [batch, sequence] tensor.
+        return sequenceLimit > 0 && spec.Shape.Count == 2 && spec.Shape[1] < 0 ? [-1, sequenceLimit] : null;
     }
 
     private static long[] MergeShape(TensorSpec spec, IReadOnlyList<long> shape)

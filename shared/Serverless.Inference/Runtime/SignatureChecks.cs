@@ -37,6 +37,13 @@ internal static class SignatureChecks
                     throw InferenceException.BadRequest(
                         $"input '{input.Name}' has shape [{string.Join(',', input.Shape)}] but the model expects [{string.Join(',', spec.Shape)}]");
                 }
+
+                if (spec.MaxShape is { } max && max[d] >= 0 && input.Shape[d] > max[d])
+                {
+                    throw new InferenceException(
+                        InferenceErrorKind.PayloadTooLarge,
+                        $"input '{input.Name}' has shape [{string.Join(',', input.Shape)}]: dimension {d} may be at most {max[d]} for this model (largest shape [{string.Join(',', max)}])");
+                }
             }
 
             if (maxBatchSize > 0 && input.Shape.Length > 0 && input.Shape[0] > maxBatchSize)

@@ -28,6 +28,9 @@ public static class InferenceTelemetry
     public static Histogram<double> ColdStart { get; } =
         Meter.CreateHistogram<double>("inference.cold_start.duration", "s", "Process start to the end of the first request of the process.");
 
+    public static Counter<long> RequestsRefused { get; } =
+        Meter.CreateCounter<long>("inference.requests.refused", "{request}", "Runs refused before they started, by reason: too_large (could never fit the memory for requests), busy (the line was full).");
+
     public static Counter<long> BatchRows { get; } =
         Meter.CreateCounter<long>("inference.batch.rows", "{row}", "Rows scored by batch jobs, by outcome.");
 
