@@ -32,9 +32,21 @@ internal static class InferCommandLine
             DefaultValueFactory = _ => new DirectoryInfo("batch"),
         };
 
+        var memory = new Option<int?>("--memory-mb")
+        {
+            Description = "The memory to plan for, as a function would have it (e.g. 1024 for the Lambda default); default: the container's limit or the machine's memory.",
+        };
+        memory.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 128)
+            {
+                result.AddError("--memory-mb must be at least 128");
+            }
+        });
+
         var serve = new Command("serve", "Serve the Open Inference Protocol (KServe v2 REST) on http://127.0.0.1:<port>/v2.")
         {
-            repository, port, maxRequestBytes, warmup, dropFolder,
+            repository, port, maxRequestBytes, warmup, dropFolder, memory,
         };
         serve.SetAction((parse, cancellation) => ServeCommand.RunAsync(
             new ServeSettings(
@@ -42,7 +54,8 @@ internal static class InferCommandLine
                 parse.GetValue(port),
                 parse.GetValue(maxRequestBytes),
                 parse.GetValue(warmup),
-                parse.GetValue(dropFolder)!.FullName),
+                parse.GetValue(dropFolder)!.FullName,
+                parse.GetValue(memory)),
             cancellation));
 
         var input = new Argument<FileInfo>("file") { Description = "The file to score: .csv or .jsonl." };

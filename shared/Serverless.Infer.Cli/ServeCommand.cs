@@ -12,7 +12,8 @@ using Spectre.Console;
 
 namespace Serverless.Infer.Cli;
 
-internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup, string? DropFolder = null);
+/// <param name="MemoryMb">The instance memory to plan for; null: detect it.</param>
+internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup, string? DropFolder = null, int? MemoryMb = null);
 
 internal static class ServeCommand
 {
@@ -80,7 +81,14 @@ internal static class ServeCommand
         });
         builder.Services.AddInference(
             _ => new LocalFolderModelStore(settings.Repository),
-            host => host.RefreshInterval = TimeSpan.FromSeconds(2),
+            host =>
+            {
+                host.RefreshInterval = TimeSpan.FromSeconds(2);
+                if (settings.MemoryMb is { } memory)
+                {
+                    host.InstanceMemory = new InstanceMemory((long)memory << 20, "--memory-mb");
+                }
+            },
             limits => limits.MaxRequestBytes = settings.MaxRequestBytes);
 
         if (settings.DropFolder is { } dropFolder)

@@ -30,9 +30,9 @@ public sealed class OipTestServer : IAsyncDisposable
 
     public ModelHost Host => _app.Services.GetRequiredService<ModelHost>();
 
-    public static async Task<OipTestServer> StartAsync(string repository, int maxRequestBytes = RequestLimits.DefaultMaxRequestBytes)
+    public static async Task<OipTestServer> StartAsync(string repository, int maxRequestBytes = RequestLimits.DefaultMaxRequestBytes, int? memoryMb = null)
     {
-        var app = ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false));
+        var app = ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false, MemoryMb: memoryMb));
         try
         {
             await app.StartAsync();
