@@ -19,6 +19,14 @@ public static class OnnxTestModels
             .Node("Identity", ["x"], ["y"])
             .ToBytes();
 
+    /// <summary><c>y = Identity(x)</c>, both float [N, L] with both dimensions dynamic, like a batch of sequences.</summary>
+    public static byte[] Identity2D() =>
+        new OnnxModelBuilder("identity-2d")
+            .Input("x", OnnxElementType.Float, "N", "L")
+            .Output("y", OnnxElementType.Float, "N", "L")
+            .Node("Identity", ["x"], ["y"])
+            .ToBytes();
+
     /// <summary><c>sum = a + b</c> and <c>product = a * b</c>, all float [N, 3].</summary>
     public static byte[] AddFloat() =>
         new OnnxModelBuilder("add-float")

@@ -79,6 +79,10 @@ public sealed class ModelManifestTests
     [InlineData("""{ "aliases": { "bad alias": "1" } }""", "bad alias")]
     [InlineData("""{ "inputs": [ { "shape": [4] } ] }""", "name")]
     [InlineData("""{ "outputs": [ { "name": "" } ] }""", "name")]
+    [InlineData("""{ "inputs": [ { "name": "x", "max_shape": [0, 4] } ] }""", "max_shape of 'x' must hold positive sizes or -1")]
+    [InlineData("""{ "inputs": [ { "name": "x", "max_shape": [-2] } ] }""", "max_shape of 'x' must hold positive sizes or -1")]
+    [InlineData("""{ "outputs": [ { "name": "y", "max_shape": [4] } ] }""", "max_shape applies to inputs only")]
+    [InlineData("""{ "memory_per_row_mb": -1 }""", "memory_per_row_mb")]
     public void Parse_InvalidValue_IsRefusedNamingTheFileAndTheProblem(string json, string problem)
     {
         var failure = ParseFails(json);

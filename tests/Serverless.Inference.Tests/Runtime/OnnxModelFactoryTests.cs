@@ -33,6 +33,36 @@ public sealed class OnnxModelFactoryTests
     }
 
     [Fact]
+    public void Create_MaxShape_RefusesLargerInputsWith413AndScalesTheEstimate()
+    {
+        var manifest = new ModelManifest { MaxBatchSize = 8, Inputs = [new TensorOverride("x", MaxShape: [-1, 100])], MemoryPerRowMb = 10 };
+        using var model = ModelRunner.Load(OnnxTestModels.Identity2D(), manifest);
+
+        Assert.Equal([-1L, 100L], model.Signature.Inputs[0].MaxShape);
+        var refused = Assert.Throws<InferenceException>(() => ModelRunner.RunFloats(model, "x", [1, 101], new float[101]));
+        Assert.Equal(InferenceErrorKind.PayloadTooLarge, refused.Kind);
+        Assert.Equal("input 'x' has shape [1,101]: dimension 1 may be at most 100 for this model (largest shape [-1,100])", refused.Message);
+        Assert.Equal(100, ModelRunner.RunFloats(model, "x", [1, 100], new float[100]).Length);
+
+        // 4 rows of half the longest sequence, at 10 MB a row at the longest.
+        using var half = ModelRunner.Floats("x", [4, 50], new float[200]);
+        Assert.Equal(20L << 20, model.EstimateWorkingBytes([half]));
+    }
+
+    [Theory]
+    [InlineData(new long[] { 100 })]
+    [InlineData(new long[] { -1, 100, 3 })]
+    public void Create_MaxShapeOfAnotherRank_UnavailableNamingIt(long[] maxShape)
+    {
+        var manifest = new ModelManifest { Inputs = [new TensorOverride("x", MaxShape: maxShape)] };
+
+        var error = Assert.Throws<InferenceException>(() => ModelRunner.Load(OnnxTestModels.Identity2D(), manifest).Dispose());
+
+        Assert.Equal(InferenceErrorKind.Unavailable, error.Kind);
+        Assert.StartsWith($"model.json gives 'x' the max_shape [{string.Join(',', maxShape)}], which does not fit its shape [-1,-1]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Create_OutputsListed_ExposesOnlyThoseInManifestOrder()
     {
         var manifest = new ModelManifest { Outputs = [new TensorOverride("product"), new TensorOverride("sum")] };
