@@ -249,7 +249,7 @@ public sealed class ModelHost : IDisposable
 
         stopwatch.Restart();
         var manifest = entry.Manifest;
-        var optimizedGraph = manifest.OptimizedGraphCache ? _cache.GetDerivedPath(identity, "optimized.onnx") : null;
+        var optimizedGraph = manifest.OptimizedGraphCache ? _cache.GetDerivedPath(OnnxModelFactory.OptimizedGraphIdentity(identity), "optimized.onnx") : null;
         var fromCache = optimizedGraph is not null && File.Exists(optimizedGraph);
         var threads = manifest.IntraOpThreads > 0 ? manifest.IntraOpThreads : _options.DefaultIntraOpThreads;
         var model = OnnxModelFactory.Create(localPath, manifest, threads, optimizedGraph);
