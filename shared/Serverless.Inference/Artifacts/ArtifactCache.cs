@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.Inference.Repository;
 
 namespace Serverless.Inference.Artifacts;
@@ -9,18 +11,48 @@ namespace Serverless.Inference.Artifacts;
 /// Remote model files copied once to local disk (<c>/tmp</c> on Lambda, the temp folder elsewhere),
 /// addressed by the file's identity, so a changed file gets a new slot and an unchanged one is never
 /// fetched twice. Files are written under a temporary name and renamed, so a crash never leaves a half file.
+/// The folder must be private to this user (see <see cref="PrivateDirectory"/>).
 /// </summary>
 public sealed class ArtifactCache
 {
-    private readonly string _root;
+    private readonly string _configuredRoot;
+    private readonly ILogger _logger;
+    private readonly Lock _rootGate = new();
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _downloads = new();
+    private string? _root;
 
-    public ArtifactCache(string root)
+    public ArtifactCache(string root, ILogger? logger = null)
     {
-        _root = Path.GetFullPath(root);
+        _configuredRoot = Path.GetFullPath(root);
+        _logger = logger ?? NullLogger.Instance;
     }
 
-    public string Root => _root;
+    /// <summary>The folder in use, created on first use: the configured one, or a private one beside it when that is unsafe.</summary>
+    public string Root
+    {
+        get
+        {
+            lock (_rootGate)
+            {
+                if (_root is null)
+                {
+                    _root = PrivateDirectory.Resolve(_configuredRoot, out var rejection);
+                    RootRejection = rejection;
+                    if (rejection is not null)
+                    {
+                        _logger.LogWarning(
+                            "Artifact cache folder {Folder} is not used because {Reason}; using {Fallback} instead",
+                            _configuredRoot, rejection, _root);
+                    }
+                }
+
+                return _root;
+            }
+        }
+    }
+
+    /// <summary>Why the configured folder was not used, or null.</summary>
+    internal string? RootRejection { get; private set; }
 
     /// <summary>A local path holding the file's content: the store's own path for local stores, else a cached copy.</summary>
     public async Task<string> GetLocalPathAsync(IModelStore store, StoredFile file, CancellationToken cancellationToken)
@@ -30,7 +62,7 @@ public sealed class ArtifactCache
             return local.GetLocalPath(file.Path);
         }
 
-        var target = Path.Combine(_root, SlotName(file), file.Path.FileName);
+        var target = Path.Combine(Root, SlotName(file), file.Path.FileName);
         if (new FileInfo(target) is { Exists: true } existing && existing.Length == file.Length)
         {
             return target;
@@ -43,7 +75,7 @@ public sealed class ArtifactCache
     /// <summary>A path in the cache for files the process derives itself, such as optimized graphs.</summary>
     public string GetDerivedPath(string identity, string fileName)
     {
-        var folder = Path.Combine(_root, "derived");
+        var folder = Path.Combine(Root, "derived");
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, Hash(identity) + "-" + ModelNames.Require(fileName, "file name"));
     }

@@ -34,9 +34,9 @@ public sealed class ModelHost : IDisposable
     {
         _store = store;
         _options = options;
-        _cache = new ArtifactCache(options.CacheDirectory);
         _time = time ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _cache = new ArtifactCache(options.CacheDirectory, _logger);
     }
 
     public IModelStore Store => _store;

@@ -131,7 +131,7 @@ public sealed class ArtifactCacheTests : IDisposable
         var path = await _cache.GetLocalPathAsync(store, file!, CancellationToken.None);
 
         Assert.Equal(Path.GetFullPath(_folders.ModelPath("m", "1")), path);
-        Assert.False(Directory.Exists(_cache.Root));
+        Assert.False(Directory.Exists(_folders.CacheDirectory));
     }
 
     [Fact]
