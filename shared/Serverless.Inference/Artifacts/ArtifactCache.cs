@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -11,14 +12,22 @@ namespace Serverless.Inference.Artifacts;
 /// Remote model files copied once to local disk (<c>/tmp</c> on Lambda, the temp folder elsewhere),
 /// addressed by the file's identity, so a changed file gets a new slot and an unchanged one is never
 /// fetched twice. Files are written under a temporary name and renamed, so a crash never leaves a half file.
-/// The folder must be private to this user (see <see cref="PrivateDirectory"/>).
+/// The folder must be private to this user (see <see cref="PrivateDirectory"/>). Each file's SHA-256 is
+/// recorded beside it when it is downloaded and checked the first time a process uses it.
 /// </summary>
 public sealed class ArtifactCache
 {
+    private const string HashSuffix = ".sha256";
+    private const string HashPrefix = "sha256:";
+    private const string PartMarker = ".part-";
+    private const string DerivedFolder = "derived";
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
+
     private readonly string _configuredRoot;
     private readonly ILogger _logger;
     private readonly Lock _rootGate = new();
-    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _downloads = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _loads = new();
+    private readonly ConcurrentDictionary<string, byte> _verified = new();
     private string? _root;
 
     public ArtifactCache(string root, ILogger? logger = null)
@@ -63,47 +72,82 @@ public sealed class ArtifactCache
         }
 
         var target = Path.Combine(Root, SlotName(file), file.Path.FileName);
-        if (new FileInfo(target) is { Exists: true } existing && existing.Length == file.Length)
+        if (_verified.ContainsKey(target) && File.Exists(target))
         {
             return target;
         }
 
-        var download = _downloads.GetOrAdd(target, key => new Lazy<Task<string>>(() => DownloadAsync(store, file, key)));
-        return await download.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var load = _loads.GetOrAdd(target, key => new Lazy<Task<string>>(() => LoadAsync(store, file, key)));
+        return await load.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A path in the cache for files the process derives itself, such as optimized graphs.</summary>
+    /// <param name="identity">Everything the derived file depends on.</param>
     public string GetDerivedPath(string identity, string fileName)
     {
-        var folder = Path.Combine(Root, "derived");
+        var folder = Path.Combine(Root, DerivedFolder);
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, Hash(identity) + "-" + ModelNames.Require(fileName, "file name"));
     }
 
-    private async Task<string> DownloadAsync(IModelStore store, StoredFile file, string target)
+    private async Task<string> LoadAsync(IModelStore store, StoredFile file, string target)
     {
         try
         {
-            return await DownloadOnceAsync(store, file, target).ConfigureAwait(false);
+            _verified.TryRemove(target, out _);
+            if (!await IsIntactAsync(file, target).ConfigureAwait(false))
+            {
+                await DownloadAsync(store, file, target).ConfigureAwait(false);
+            }
+
+            _verified[target] = 0;
+            return target;
         }
         finally
         {
             // Finished either way: the next caller finds the file, or tries again after a failure.
-            _downloads.TryRemove(target, out _);
+            _loads.TryRemove(target, out _);
         }
     }
 
-    private static async Task<string> DownloadOnceAsync(IModelStore store, StoredFile file, string target)
+    /// <summary>Whether a cached copy exists and matches its recorded hash; a copy that does not is removed.</summary>
+    private async Task<bool> IsIntactAsync(StoredFile file, string target)
+    {
+        var info = new FileInfo(target);
+        if (!info.Exists)
+        {
+            return false;
+        }
+
+        var recorded = ReadRecordedHash(target);
+        var problem = recorded is null ? "no hash was recorded for it"
+            : info.Length != file.Length ? $"it has {info.Length} bytes, not {file.Length}"
+            : IsContentHash(file.Identity) && !string.Equals(recorded, file.Identity, StringComparison.OrdinalIgnoreCase) ? "its recorded hash is not the store's content hash"
+            : !string.Equals(await HashFileAsync(target).ConfigureAwait(false), recorded, StringComparison.OrdinalIgnoreCase) ? "its content does not match its recorded hash"
+            : null;
+        if (problem is null)
+        {
+            return true;
+        }
+
+        _logger.LogWarning("Cached copy of {File} is downloaded again because {Reason}", file.Path.ToString(), problem);
+        File.Delete(target);
+        File.Delete(target + HashSuffix);
+        return false;
+    }
+
+    private static async Task DownloadAsync(IModelStore store, StoredFile file, string target)
     {
         // The download is shared by every caller, so no single caller's cancellation may abort it.
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var temporary = target + ".part-" + Guid.NewGuid().ToString("N");
+        var temporary = target + PartMarker + Guid.NewGuid().ToString("N");
         try
         {
+            string hash;
             await using (var source = await store.OpenReadAsync(file.Path, CancellationToken.None).ConfigureAwait(false))
             await using (var destination = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
-                await source.CopyToAsync(destination, CancellationToken.None).ConfigureAwait(false);
+                hash = await CopyAndHashAsync(source, destination).ConfigureAwait(false);
                 if (destination.Length != file.Length)
                 {
                     throw new InferenceException(
@@ -112,14 +156,82 @@ public sealed class ArtifactCache
                 }
             }
 
+            if (IsContentHash(file.Identity) && !string.Equals(hash, file.Identity, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InferenceException(
+                    InferenceErrorKind.Unavailable,
+                    $"download of '{file.Path}' from {store.Description} does not match its identity {file.Identity}");
+            }
+
+            // The hash goes first: a copy without one is never trusted, so the copy must not appear before it.
+            WriteRecordedHash(target, hash);
             File.Move(temporary, target, overwrite: true);
-            return target;
         }
         finally
         {
             File.Delete(temporary);
         }
     }
+
+    private static async Task<string> CopyAndHashAsync(Stream source, Stream destination)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer, CancellationToken.None).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await destination.WriteAsync(buffer.AsMemory(0, read), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return HashPrefix + Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static async Task<string> HashFileAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return HashPrefix + Convert.ToHexStringLower(await SHA256.HashDataAsync(stream).ConfigureAwait(false));
+    }
+
+    private static string? ReadRecordedHash(string target)
+    {
+        try
+        {
+            var text = File.ReadAllText(target + HashSuffix).Trim();
+            return IsContentHash(text) ? text : null;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteRecordedHash(string target, string hash)
+    {
+        var path = target + HashSuffix;
+        var temporary = path + PartMarker + Guid.NewGuid().ToString("N");
+        try
+        {
+            File.WriteAllText(temporary, hash + "\n");
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static bool IsContentHash(string identity) =>
+        identity.Length == HashPrefix.Length + 64
+        && identity.StartsWith(HashPrefix, StringComparison.OrdinalIgnoreCase)
+        && !identity.AsSpan(HashPrefix.Length).ContainsAnyExcept(HexDigits);
 
     private static string SlotName(StoredFile file) => Hash(file.Identity + "\n" + file.Path);
 

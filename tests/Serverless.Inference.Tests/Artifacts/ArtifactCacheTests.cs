@@ -98,7 +98,7 @@ public sealed class ArtifactCacheTests : IDisposable
         var path = await _cache.GetLocalPathAsync(_store, file, CancellationToken.None);
         Assert.Equal(content, File.ReadAllBytes(path));
         Assert.Equal(2, _store.OpenCount(ModelFile));
-        Assert.Equal([path], Directory.GetFiles(_cache.Root, "*", SearchOption.AllDirectories));
+        Assert.Equal([path, path + ".sha256"], Directory.GetFiles(_cache.Root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
     }
 
     [Fact]
