@@ -14,6 +14,8 @@ namespace Serverless.Inference.Artifacts;
 /// fetched twice. Files are written under a temporary name and renamed, so a crash never leaves a half file.
 /// The folder must be private to this user (see <see cref="PrivateDirectory"/>). Each file's SHA-256 is
 /// recorded beside it when it is downloaded and checked the first time a process uses it.
+/// Entries unused for <see cref="MaxAge"/>, and the least recently used beyond the size budget, are removed
+/// after each download; never those this process is using.
 /// </summary>
 public sealed class ArtifactCache
 {
@@ -24,15 +26,20 @@ public sealed class ArtifactCache
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
     private readonly string _configuredRoot;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lock _rootGate = new();
+    private readonly Lock _evictionGate = new();
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _loads = new();
     private readonly ConcurrentDictionary<string, byte> _verified = new();
+    // The path last handed out per store path (or derived file): older identities of a store path are no longer in use.
+    private readonly ConcurrentDictionary<string, string> _inUse = new();
     private string? _root;
 
-    public ArtifactCache(string root, ILogger? logger = null)
+    public ArtifactCache(string root, TimeProvider? time = null, ILogger? logger = null)
     {
         _configuredRoot = Path.GetFullPath(root);
+        _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
     }
 
@@ -63,6 +70,18 @@ public sealed class ArtifactCache
     /// <summary>Why the configured folder was not used, or null.</summary>
     internal string? RootRejection { get; private set; }
 
+    /// <summary>Entries not used for longer than this are removed.</summary>
+    internal TimeSpan MaxAge { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>The most the cache keeps, least recently used removed first; see also <see cref="MaxDiskShare"/>.</summary>
+    internal long MaxBytes { get; init; } = 2L << 30;
+
+    /// <summary>The cache's share, at most, of the space it could have: its own size plus the free space left.</summary>
+    internal double MaxDiskShare { get; init; } = 0.5;
+
+    /// <summary>Free bytes on the file system holding a path, or null when unknown.</summary>
+    internal Func<string, long?> AvailableBytes { get; init; } = FreeSpace;
+
     /// <summary>A local path holding the file's content: the store's own path for local stores, else a cached copy.</summary>
     public async Task<string> GetLocalPathAsync(IModelStore store, StoredFile file, CancellationToken cancellationToken)
     {
@@ -72,6 +91,7 @@ public sealed class ArtifactCache
         }
 
         var target = Path.Combine(Root, SlotName(file), file.Path.FileName);
+        _inUse[file.Path.ToString()] = target;
         if (_verified.ContainsKey(target) && File.Exists(target))
         {
             return target;
@@ -87,7 +107,13 @@ public sealed class ArtifactCache
     {
         var folder = Path.Combine(Root, DerivedFolder);
         Directory.CreateDirectory(folder);
-        return Path.Combine(folder, Hash(identity) + "-" + ModelNames.Require(fileName, "file name"));
+        var path = Path.Combine(folder, Hash(identity) + "-" + ModelNames.Require(fileName, "file name"));
+        if (_inUse.TryAdd(path, path) && File.Exists(path))
+        {
+            Touch(path);
+        }
+
+        return path;
     }
 
     private async Task<string> LoadAsync(IModelStore store, StoredFile file, string target)
@@ -95,12 +121,18 @@ public sealed class ArtifactCache
         try
         {
             _verified.TryRemove(target, out _);
-            if (!await IsIntactAsync(file, target).ConfigureAwait(false))
+            var downloaded = !await IsIntactAsync(file, target).ConfigureAwait(false);
+            if (downloaded)
             {
                 await DownloadAsync(store, file, target).ConfigureAwait(false);
             }
 
             _verified[target] = 0;
+            if (downloaded)
+            {
+                Evict();
+            }
+
             return target;
         }
         finally
@@ -127,6 +159,7 @@ public sealed class ArtifactCache
             : null;
         if (problem is null)
         {
+            Touch(target + HashSuffix);
             return true;
         }
 
@@ -136,7 +169,7 @@ public sealed class ArtifactCache
         return false;
     }
 
-    private static async Task DownloadAsync(IModelStore store, StoredFile file, string target)
+    private async Task DownloadAsync(IModelStore store, StoredFile file, string target)
     {
         // The download is shared by every caller, so no single caller's cancellation may abort it.
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -165,6 +198,7 @@ public sealed class ArtifactCache
 
             // The hash goes first: a copy without one is never trusted, so the copy must not appear before it.
             WriteRecordedHash(target, hash);
+            File.SetLastWriteTimeUtc(temporary, _time.GetUtcNow().UtcDateTime);
             File.Move(temporary, target, overwrite: true);
         }
         finally
@@ -213,18 +247,73 @@ public sealed class ArtifactCache
         }
     }
 
-    private static void WriteRecordedHash(string target, string hash)
+    private void WriteRecordedHash(string target, string hash)
     {
         var path = target + HashSuffix;
         var temporary = path + PartMarker + Guid.NewGuid().ToString("N");
         try
         {
             File.WriteAllText(temporary, hash + "\n");
+            File.SetLastWriteTimeUtc(temporary, _time.GetUtcNow().UtcDateTime);
             File.Move(temporary, path, overwrite: true);
         }
         finally
         {
             File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Records a use: eviction goes by the newest modification time in an entry.</summary>
+    private void Touch(string path)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another process may have just removed it; the entry then only looks older than it is.
+        }
+    }
+
+    private void Evict()
+    {
+        lock (_evictionGate)
+        {
+            try
+            {
+                ArtifactEviction.Run(Root, [.. _inUse.Values], _time.GetUtcNow().UtcDateTime - MaxAge, Budget, _logger);
+                foreach (var path in _verified.Keys.Where(path => !File.Exists(path)))
+                {
+                    _verified.TryRemove(path, out _);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Eviction only saves space; a download that succeeded must not fail because of it.
+                _logger.LogWarning(e, "Artifact cache eviction in {Folder} failed", Root);
+            }
+        }
+    }
+
+    private long Budget(long cacheBytes)
+    {
+        // The cache's own bytes count as space it could use: measured against free space alone, the budget
+        // would shrink as the cache grows and every download would evict the one before.
+        return AvailableBytes(Root) is { } available
+            ? Math.Min(MaxBytes, (long)(MaxDiskShare * (available + cacheBytes)))
+            : MaxBytes;
+    }
+
+    private static long? FreeSpace(string path)
+    {
+        try
+        {
+            return new DriveInfo(OperatingSystem.IsWindows() ? Path.GetPathRoot(path)! : path).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
         }
     }
 

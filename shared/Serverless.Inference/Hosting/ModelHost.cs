@@ -36,7 +36,7 @@ public sealed class ModelHost : IDisposable
         _options = options;
         _time = time ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _cache = new ArtifactCache(options.CacheDirectory, _logger);
+        _cache = new ArtifactCache(options.CacheDirectory, _time, _logger);
     }
 
     public IModelStore Store => _store;
