@@ -27,7 +27,7 @@ internal static partial class PrivateDirectory
 
         try
         {
-            // Creates it with 0700 when missing (parents too); leaves an existing one as it is, to be checked.
+            // Creates it with 0700 when missing (missing parents get the default mode); leaves an existing one as it is.
             Directory.CreateDirectory(configured, OwnerOnly);
             rejection = Problem(configured);
         }
