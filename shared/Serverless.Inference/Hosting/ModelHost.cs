@@ -34,9 +34,9 @@ public sealed class ModelHost : IDisposable
     {
         _store = store;
         _options = options;
-        _cache = new ArtifactCache(options.CacheDirectory);
         _time = time ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _cache = new ArtifactCache(options.CacheDirectory, _time, _logger);
         Memory = MemoryPlan.From(options);
         Gate = new RequestMemoryGate(Memory.RequestBytes, options.MaxWaitingRequests, options.MaxMemoryWait, _time);
         _logger.LogInformation("Memory plan: {Plan}", Memory);
@@ -261,7 +261,7 @@ public sealed class ModelHost : IDisposable
 
         stopwatch.Restart();
         var manifest = entry.Manifest;
-        var optimizedGraph = manifest.OptimizedGraphCache ? _cache.GetDerivedPath(identity, "optimized.onnx") : null;
+        var optimizedGraph = manifest.OptimizedGraphCache ? _cache.GetDerivedPath(OnnxModelFactory.OptimizedGraphIdentity(identity), "optimized.onnx") : null;
         var fromCache = optimizedGraph is not null && File.Exists(optimizedGraph);
         var threads = manifest.IntraOpThreads > 0 ? manifest.IntraOpThreads : _options.DefaultIntraOpThreads;
         var model = OnnxModelFactory.Create(localPath, manifest, threads, optimizedGraph);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Microsoft.ML.OnnxRuntime;
 using Serverless.Inference.Pipelines.Steps;
 using Serverless.Inference.Repository;
@@ -7,6 +9,20 @@ namespace Serverless.Inference.Runtime;
 /// <summary>Creates sessions with explicit threading, optionally through a cached optimized graph.</summary>
 internal static class OnnxModelFactory
 {
+    private const GraphOptimizationLevel OptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+
+    private static readonly Lazy<string> RuntimeVersion = new(() => OrtEnv.Instance().GetVersionString());
+
+    /// <summary>
+    /// What a cached optimized graph depends on besides the model: a graph saved by another runtime version or at
+    /// another optimization level must not be loaded. Layout optimizations pick kernels for the CPU they ran on, so
+    /// its instruction set counts too. Thread counts do not change the graph.
+    /// </summary>
+    public static string OptimizedGraphIdentity(string modelIdentity) => OptimizedGraphIdentity(modelIdentity, RuntimeVersion.Value);
+
+    internal static string OptimizedGraphIdentity(string modelIdentity, string runtimeVersion) =>
+        $"{modelIdentity}\nonnxruntime {runtimeVersion}\n{OptimizationLevel}\n{CpuFeatures()}";
+
     /// <param name="optimizedGraphPath">Where the optimized graph is cached, or null to skip the cache.</param>
     public static OnnxModel Create(string modelPath, ModelManifest manifest, int intraOpThreads, string? optimizedGraphPath)
     {
@@ -16,7 +32,7 @@ internal static class OnnxModelFactory
             IntraOpNumThreads = Math.Max(1, intraOpThreads),
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = OptimizationLevel,
         };
 
         InferenceSession session;
@@ -53,6 +69,12 @@ internal static class OnnxModelFactory
             throw;
         }
     }
+
+    private static string CpuFeatures() => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 => Avx512F.IsSupported ? "x86 avx512" : Avx2.IsSupported ? "x86 avx2" : "x86",
+        var other => other.ToString(),
+    };
 
     private static void PublishOptimizedGraph(string temporary, string target)
     {

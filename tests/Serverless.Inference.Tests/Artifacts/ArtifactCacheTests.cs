@@ -98,7 +98,7 @@ public sealed class ArtifactCacheTests : IDisposable
         var path = await _cache.GetLocalPathAsync(_store, file, CancellationToken.None);
         Assert.Equal(content, File.ReadAllBytes(path));
         Assert.Equal(2, _store.OpenCount(ModelFile));
-        Assert.Equal([path], Directory.GetFiles(_cache.Root, "*", SearchOption.AllDirectories));
+        Assert.Equal([path, path + ".sha256"], Directory.GetFiles(_cache.Root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class ArtifactCacheTests : IDisposable
         var path = await _cache.GetLocalPathAsync(store, file!, CancellationToken.None);
 
         Assert.Equal(Path.GetFullPath(_folders.ModelPath("m", "1")), path);
-        Assert.False(Directory.Exists(_cache.Root));
+        Assert.False(Directory.Exists(_folders.CacheDirectory));
     }
 
     [Fact]
