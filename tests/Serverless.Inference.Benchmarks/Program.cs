@@ -1,10 +1,15 @@
 using Serverless.Inference.Benchmarks.Figures;
 using Serverless.Inference.Benchmarks.Harness;
 
-// The hidden child of batch-memory: a fresh process per measurement, so each peak RSS is its own.
+// The hidden children of batch-memory and request-memory: a fresh process per measurement, so each peak RSS is its own.
 if (args is [BatchMemory.ChildCommand, ..])
 {
     return await BatchMemory.RunChildAsync(args);
+}
+
+if (args is [RequestMemory.ChildCommand, ..])
+{
+    return await RequestMemory.RunChildAsync(args);
 }
 
 // One entry per figure, in the order "all" runs them.
@@ -16,6 +21,7 @@ if (args is [BatchMemory.ChildCommand, ..])
     ("coldstart", ColdStart.RunAsync),
     ("batch", BatchThroughput.RunAsync),
     ("batch-memory", BatchMemory.RunAsync),
+    ("request-memory", RequestMemory.RunAsync),
     ("pipeline-image", PipelineImage.RunAsync),
     ("pipeline-text", PipelineText.RunAsync),
 ];

@@ -131,7 +131,7 @@ internal sealed class PipelineModel : IInferenceModel
             fraction = Math.Clamp((longest + 2.0) / tokenizer.MaxLength, 0.1, 1.0);
         }
 
-        return (long)(rows * _model.RowBytes * fraction);
+        return WorkingMemory.RunBytes + (long)(rows * _model.RowBytes * fraction);
     }
 
     private bool SendsRawTensors(IReadOnlyList<InputTensor> inputs) =>

@@ -7,7 +7,10 @@ namespace Serverless.Inference.Runtime;
 /// </summary>
 internal static class WorkingMemory
 {
-    private const long MinRowBytes = 1 << 20;
+    /// <summary>What any run costs besides its rows: the runtime's own buffers, the result's bookkeeping.</summary>
+    public const long RunBytes = 1 << 20;
+
+    private const long MinRowBytes = 256;
     private const int ActivationFactor = 32;
 
     /// <summary>A BYTES element has no fixed size; this is what one is taken to cost.</summary>
@@ -30,14 +33,14 @@ internal static class WorkingMemory
     }
 
     /// <summary>
-    /// The rows a request holds (its batch dimension; 1 for a model without one) times the cost of a row, scaled by
-    /// how much of the largest accepted shape the request uses.
+    /// A run's fixed cost plus the rows a request holds (its batch dimension; 1 for a model without one) times the cost
+    /// of a row, scaled by how much of the largest accepted shape the request uses.
     /// </summary>
     public static long Estimate(ModelSignature signature, IReadOnlyList<InputTensor> inputs, int maxBatchSize, long rowBytes)
     {
         if (inputs.Count == 0)
         {
-            return rowBytes;
+            return RunBytes + rowBytes;
         }
 
         var rows = maxBatchSize > 0 && inputs[0].Shape.Length > 0 ? Math.Max(1, inputs[0].Shape[0]) : 1;
@@ -58,7 +61,7 @@ internal static class WorkingMemory
             }
         }
 
-        return (long)(rows * rowBytes * Math.Clamp(fraction, MinFraction, 1.0));
+        return RunBytes + (long)(rows * rowBytes * Math.Clamp(fraction, MinFraction, 1.0));
     }
 
     private static long RowElements(TensorSpec spec, long longest)

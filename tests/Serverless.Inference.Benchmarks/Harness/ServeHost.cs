@@ -26,9 +26,9 @@ internal sealed class ServeHost : IAsyncDisposable
 
     public ModelHost Models => _app.Services.GetRequiredService<ModelHost>();
 
-    public static async Task<ServeHost> StartAsync(string repository, int maxRequestBytes)
+    public static async Task<ServeHost> StartAsync(string repository, int maxRequestBytes, int? memoryMb = null)
     {
-        var app = BuildQuietly(repository, maxRequestBytes);
+        var app = BuildQuietly(repository, maxRequestBytes, memoryMb);
         await app.StartAsync();
         return new ServeHost(app, BaseAddressOf(app));
     }
@@ -47,7 +47,7 @@ internal sealed class ServeHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static WebApplication BuildQuietly(string repository, int maxRequestBytes)
+    private static WebApplication BuildQuietly(string repository, int maxRequestBytes, int? memoryMb)
     {
         // The host logs model loads at Information to the console; here they would break up the tables
         // (the benchmark prints the load report itself). The builder reads the environment once, at creation.
@@ -56,7 +56,7 @@ internal sealed class ServeHost : IAsyncDisposable
         Environment.SetEnvironmentVariable(LogLevel, "Warning");
         try
         {
-            return ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false));
+            return ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false, MemoryMb: memoryMb));
         }
         finally
         {
