@@ -169,12 +169,15 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
             {
                 yield return new BatchObject(
                     $"{container.Name}/{item.Name}",
-                    item.Properties.ETag?.ToString() ?? "",
+                    Quoted(item.Properties.ETag?.ToString() ?? ""),
                     item.Properties.ContentLength ?? 0,
                     item.Properties.LastModified ?? DateTimeOffset.MinValue);
             }
         }
     }
+
+    /// <summary>A listing gives the ETag bare, a HEAD quoted: the identity is the quoted form either way.</summary>
+    private static string Quoted(string etag) => etag.StartsWith('"') ? etag : $"\"{etag}\"";
 
     /// <summary>
     /// outgoing/ and failed/ are provisioned by the templates; a write that finds its container missing (a fresh
