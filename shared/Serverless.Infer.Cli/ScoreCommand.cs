@@ -11,7 +11,10 @@ internal sealed record ScoreSettings(string Repository, FileInfo Input, string M
 /// <summary><c>infer score</c>: one file through a model, with a progress bar, results published only when complete.</summary>
 internal static class ScoreCommand
 {
-    public static async Task<int> RunAsync(ScoreSettings settings, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(ScoreSettings settings, CancellationToken cancellationToken) => RunAsync(settings, TimeProvider.System, cancellationToken);
+
+    /// <param name="time">The clock for the summary and the progress rate (tests pass a fake one).</param>
+    public static async Task<int> RunAsync(ScoreSettings settings, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!settings.Input.Exists)
         {
@@ -33,8 +36,8 @@ internal static class ScoreCommand
             using var model = await host.AcquireAsync(settings.Model, settings.Version, cancellationToken);
             // Keys in <input>_key columns are paths relative to the input file's folder.
             var attachments = new StoreAttachments(new LocalFolderBatchStore(settings.Input.DirectoryName!), StoreAttachments.DefaultMaxBytes);
-            var scorer = new BatchScorer(model, new BatchOptions { MicroBatchSize = settings.MicroBatchSize, Attachments = attachments });
-            var summary = await ScoreWithProgressAsync(scorer, settings.Input, output, chosen, cancellationToken);
+            var scorer = new BatchScorer(model, new BatchOptions { MicroBatchSize = settings.MicroBatchSize, Attachments = attachments }, time);
+            var summary = await ScoreWithProgressAsync(scorer, settings.Input, output, chosen, time, cancellationToken);
             await File.WriteAllBytesAsync(Path.ChangeExtension(output, ".summary.json"), (summary with { Output = output }).ToJson(), cancellationToken);
             Show(summary with { Output = output });
             return summary.RowsFailed == 0 ? 0 : 3;
@@ -51,7 +54,7 @@ internal static class ScoreCommand
         }
     }
 
-    private static async Task<BatchSummary> ScoreWithProgressAsync(BatchScorer scorer, FileInfo input, string output, BatchFormat format, CancellationToken cancellationToken)
+    private static async Task<BatchSummary> ScoreWithProgressAsync(BatchScorer scorer, FileInfo input, string output, BatchFormat format, TimeProvider time, CancellationToken cancellationToken)
     {
         var temporary = output + ".part";
         BatchSummary? summary = null;
@@ -63,10 +66,10 @@ internal static class ScoreCommand
                 .StartAsync(async context =>
                 {
                     var task = context.AddTask($"{input.Name}: 0 rows", maxValue: Math.Max(1, input.Length));
-                    var started = DateTime.UtcNow;
+                    var started = time.GetTimestamp();
                     var progress = new SynchronousProgress(p =>
                     {
-                        var seconds = Math.Max(0.001, (DateTime.UtcNow - started).TotalSeconds);
+                        var seconds = Math.Max(0.001, time.GetElapsedTime(started).TotalSeconds);
                         task.Value = p.BytesRead;
                         task.Description = $"{input.Name}: {p.Rows:N0} rows ({p.FailedRows:N0} failed), {p.Rows / seconds:N0} rows/s";
                     });

@@ -99,7 +99,8 @@ internal static class ServeCommand
                 provider.GetRequiredService<LocalFolderBatchStore>(),
                 provider.GetRequiredService<ModelHost>(),
                 new BatchRunnerOptions(),
-                provider.GetRequiredService<ILogger<BatchJobRunner>>()));
+                provider.GetRequiredService<ILogger<BatchJobRunner>>(),
+                provider.GetRequiredService<TimeProvider>()));
             builder.Services.AddHostedService<DropFolderWatcher>();
         }
 

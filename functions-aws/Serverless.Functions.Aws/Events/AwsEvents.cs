@@ -44,4 +44,5 @@ internal sealed record SqsBatchItemFailure(string ItemIdentifier);
 [JsonSerializable(typeof(S3Event))]
 [JsonSerializable(typeof(SqsEvent))]
 [JsonSerializable(typeof(SqsBatchResponse))]
+[JsonSerializable(typeof(Serverless.Inference.Batch.SweepSummary))]
 internal sealed partial class AwsEventJson : JsonSerializerContext;

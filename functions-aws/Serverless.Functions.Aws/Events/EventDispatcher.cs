@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Aws.Runtime;
+using Serverless.Inference.Batch;
 using Serverless.Inference.Protocol;
 
 namespace Serverless.Functions.Aws.Events;
@@ -13,6 +14,7 @@ internal enum EventShape
     S3,
     Sqs,
     S3TestEvent,
+    ScheduledSweep,
 }
 
 /// <summary>The event is not one this function handles; the invocation fails and the loop goes on.</summary>
@@ -22,7 +24,7 @@ internal sealed class UnknownEventException(string message) : Exception(message)
 internal sealed class BatchRecordsFailedException(string message) : Exception(message);
 
 /// <summary>Tells the events apart by their JSON shape and hands each to its handler.</summary>
-internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventProcessor? batch, ILogger<EventDispatcher> logger) : ILambdaHandler
+internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventProcessor? batch, IncomingSweep? sweep, ILogger<EventDispatcher> logger) : ILambdaHandler
 {
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
@@ -45,11 +47,12 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
             return Classify(root) switch
             {
                 EventShape.HttpApi => await HandleHttpAsync(root, cancellationToken).ConfigureAwait(false),
-                EventShape.S3 => await HandleS3Async(Deserialize(root, AwsEventJson.Default.S3Event), cancellationToken).ConfigureAwait(false),
-                EventShape.Sqs => await HandleSqsAsync(Deserialize(root, AwsEventJson.Default.SqsEvent), cancellationToken).ConfigureAwait(false),
+                EventShape.S3 => await HandleS3Async(Deserialize(root, AwsEventJson.Default.S3Event), invocation.Deadline, cancellationToken).ConfigureAwait(false),
+                EventShape.Sqs => await HandleSqsAsync(Deserialize(root, AwsEventJson.Default.SqsEvent), invocation.Deadline, cancellationToken).ConfigureAwait(false),
                 EventShape.S3TestEvent => Ignore(),
+                EventShape.ScheduledSweep => await HandleSweepAsync(invocation.Deadline, cancellationToken).ConfigureAwait(false),
                 _ => throw new UnknownEventException(
-                    "the event is neither an API Gateway HTTP API (payload 2.0) request, an S3 event notification nor an SQS message batch"),
+                    "the event is neither an API Gateway HTTP API (payload 2.0) request, an S3 event notification, an SQS message batch nor an EventBridge scheduled event"),
             };
         }
     }
@@ -71,6 +74,12 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
                     _ => EventShape.Unknown,
                 }
                 : EventShape.Unknown;
+        }
+
+        if (root.TryGetProperty("source", out var eventSource) && eventSource.ValueKind == JsonValueKind.String && eventSource.ValueEquals("aws.events")
+            && root.TryGetProperty("detail-type", out var detailType) && detailType.ValueKind == JsonValueKind.String && detailType.ValueEquals("Scheduled Event"))
+        {
+            return EventShape.ScheduledSweep;
         }
 
         if (root.TryGetProperty("Event", out var name) && name.ValueKind == JsonValueKind.String && name.ValueEquals("s3:TestEvent"))
@@ -131,13 +140,21 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
         return HttpApiMapper.WriteResponse(response);
     }
 
-    private async Task<ReadOnlyMemory<byte>> HandleS3Async(S3Event s3Event, CancellationToken cancellationToken)
+    /// <summary>The scheduled rule's tick: files under incoming/ whose notification never came are scored now.</summary>
+    private async Task<ReadOnlyMemory<byte>> HandleSweepAsync(DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        var incoming = sweep ?? throw new InvalidOperationException($"the scheduled sweep needs the bucket: set {LambdaContract.BucketVariable}");
+        var summary = await incoming.RunAsync(deadline, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.SerializeToUtf8Bytes(summary, AwsEventJson.Default.SweepSummary);
+    }
+
+    private async Task<ReadOnlyMemory<byte>> HandleS3Async(S3Event s3Event, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         var processor = RequireBatch();
         var failed = new List<string>();
         foreach (var record in s3Event.Records ?? [])
         {
-            if (await processor.ProcessAsync(record, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
+            if (await processor.ProcessAsync(record, deadline, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
             {
                 failed.Add(record.S3?.Object?.Key is { } key ? WebUtility.UrlDecode(key) : "(no key)");
             }
@@ -148,7 +165,7 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
             : throw new BatchRecordsFailedException($"{failed.Count} of {s3Event.Records!.Length} S3 records failed and should be delivered again: {string.Join(", ", failed)}");
     }
 
-    private async Task<ReadOnlyMemory<byte>> HandleSqsAsync(SqsEvent sqsEvent, CancellationToken cancellationToken)
+    private async Task<ReadOnlyMemory<byte>> HandleSqsAsync(SqsEvent sqsEvent, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         var processor = RequireBatch();
         var failures = new List<SqsBatchItemFailure>();
@@ -160,7 +177,7 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
                 continue;
             }
 
-            if (await ProcessMessageAsync(processor, message, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
+            if (await ProcessMessageAsync(processor, message, deadline, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
             {
                 failures.Add(new SqsBatchItemFailure(message.MessageId));
             }
@@ -169,7 +186,7 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
         return JsonSerializer.SerializeToUtf8Bytes(new SqsBatchResponse(failures), AwsEventJson.Default.SqsBatchResponse);
     }
 
-    private async Task<RecordResult> ProcessMessageAsync(S3EventProcessor processor, SqsMessage message, CancellationToken cancellationToken)
+    private async Task<RecordResult> ProcessMessageAsync(S3EventProcessor processor, SqsMessage message, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         S3Event? s3Event = null;
         var shape = EventShape.Unknown;
@@ -203,7 +220,7 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
         var result = RecordResult.Done;
         foreach (var record in s3Event.Records)
         {
-            if (await processor.ProcessAsync(record, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
+            if (await processor.ProcessAsync(record, deadline, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
             {
                 result = RecordResult.Retry;
             }

@@ -19,7 +19,8 @@ internal enum RecordResult
 /// </summary>
 internal sealed class S3EventProcessor(BatchJobRunner runner, string bucket, ILogger<S3EventProcessor> logger)
 {
-    public async Task<RecordResult> ProcessAsync(S3EventRecord record, CancellationToken cancellationToken)
+    /// <param name="deadline">The invocation's deadline: a run it stops counts as an attempt.</param>
+    public async Task<RecordResult> ProcessAsync(S3EventRecord record, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         if (record.EventSource != "aws:s3" || record.S3?.Bucket?.Name is not { } recordBucket || record.S3.Object?.Key is not { } encodedKey)
@@ -50,10 +51,10 @@ internal sealed class S3EventProcessor(BatchJobRunner runner, string bucket, ILo
 
         try
         {
-            var outcome = await runner.ProcessAsync(key, cancellationToken).ConfigureAwait(false);
+            var outcome = await runner.ProcessAsync(key, deadline, cancellationToken).ConfigureAwait(false);
             return outcome.Kind == BatchOutcomeKind.WillRetry ? RecordResult.Retry : RecordResult.Done;
         }
-#pragma warning disable CA1031 // One record's failure (S3 unreachable, deadline passed) must not fail the records beside it.
+#pragma warning disable CA1031 // One record's failure (the host shutting down, a bug) must not fail the records beside it.
         catch (Exception e)
 #pragma warning restore CA1031
         {

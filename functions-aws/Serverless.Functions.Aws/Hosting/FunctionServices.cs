@@ -1,5 +1,6 @@
 using Amazon.S3;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Aws.Events;
 using Serverless.Functions.Aws.Storage;
@@ -20,19 +21,26 @@ internal static class FunctionServices
     {
         ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton(settings);
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         if (settings.Bucket is { } bucket)
         {
             services.AddSingleton<IAmazonS3>(_ => S3Clients.Create(settings));
             services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket));
+            services.AddSingleton<IBatchStore>(provider => new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket));
             services.AddSingleton(provider => new BatchJobRunner(
-                new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket),
+                provider.GetRequiredService<IBatchStore>(),
                 provider.GetRequiredService<ModelHost>(),
                 // Only /tmp is writable on Lambda; results are staged there before they are published.
                 new BatchRunnerOptions { WorkDirectory = Path.GetTempPath() },
-                provider.GetRequiredService<ILogger<BatchJobRunner>>()));
+                provider.GetRequiredService<ILogger<BatchJobRunner>>(),
+                provider.GetRequiredService<TimeProvider>()));
             services.AddSingleton(provider => new S3EventProcessor(
                 provider.GetRequiredService<BatchJobRunner>(), bucket, provider.GetRequiredService<ILogger<S3EventProcessor>>()));
+            services.AddSingleton(provider => new IncomingSweep(
+                provider.GetRequiredService<BatchJobRunner>(),
+                new IncomingSweepOptions { OlderThan = settings.SweepAfter },
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILogger<IncomingSweep>>()));
         }
         else
         {
@@ -42,6 +50,7 @@ internal static class FunctionServices
         services.AddSingleton(provider => new EventDispatcher(
             provider.GetRequiredService<Inference.Protocol.OpenInferenceHandler>(),
             provider.GetService<S3EventProcessor>(),
+            provider.GetService<IncomingSweep>(),
             provider.GetRequiredService<ILogger<EventDispatcher>>()));
         return services;
     }

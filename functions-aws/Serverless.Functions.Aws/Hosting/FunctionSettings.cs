@@ -13,7 +13,8 @@ internal sealed record FunctionSettings(
     string? S3ServiceUrl,
     string? Region,
     IReadOnlyList<string> WarmupModels,
-    int Port)
+    int Port,
+    TimeSpan SweepAfter)
 {
     /// <summary>Environment variable: the local model repository used when no bucket is set (default: models/ beside the binary).</summary>
     public const string ModelDirectoryVariable = "INFERENCE_MODEL_DIR";
@@ -22,6 +23,9 @@ internal sealed record FunctionSettings(
     public const string PortVariable = "INFERENCE_PORT";
 
     public const int DefaultPort = 8080;
+
+    /// <summary>The sweep's default age threshold, as the stack provisions it.</summary>
+    public static readonly TimeSpan DefaultSweepAfter = TimeSpan.FromMinutes(15);
 
     public static FunctionSettings FromEnvironment() => From(Environment.GetEnvironmentVariable);
 
@@ -35,6 +39,11 @@ internal sealed record FunctionSettings(
                 ? parsed
                 : throw new InvalidOperationException($"{PortVariable} must be a port number, not '{text}'")
             : DefaultPort;
+        var sweepAfter = Read(LambdaContract.SweepAfterMinutesVariable) is { } minutes
+            ? int.TryParse(minutes, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedMinutes) && parsedMinutes <= 7 * 24 * 60
+                ? TimeSpan.FromMinutes(parsedMinutes)
+                : throw new InvalidOperationException($"{LambdaContract.SweepAfterMinutesVariable} must be a whole number of minutes (at most a week), not '{minutes}'")
+            : DefaultSweepAfter;
         return new FunctionSettings(
             Read("AWS_LAMBDA_RUNTIME_API"),
             Read(LambdaContract.BucketVariable),
@@ -42,6 +51,7 @@ internal sealed record FunctionSettings(
             Read("AWS_ENDPOINT_URL_S3") ?? Read("AWS_ENDPOINT_URL"),
             Read("AWS_REGION") ?? Read("AWS_DEFAULT_REGION"),
             (Read(LambdaContract.WarmupModelsVariable) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            port);
+            port,
+            sweepAfter);
     }
 }

@@ -10,10 +10,13 @@ namespace Serverless.Functions.Aws.Storage;
 /// <summary>
 /// A model repository under a prefix of an S3 bucket (<c>models/&lt;name&gt;/model.json</c>,
 /// <c>models/&lt;name&gt;/&lt;version&gt;/model.onnx</c>). A file's identity is its ETag; the model host copies each
-/// file once into its artifact cache under <c>/tmp</c> and loads it from there.
+/// file once into its artifact cache under <c>/tmp</c> and loads it from there. A download sends <c>If-Match</c> with the
+/// ETag its stat saw, so the bytes cached are the ones the identity names (as the Blob model store does).
 /// </summary>
 internal sealed class S3ModelStore(IAmazonS3 s3, string bucket, string prefix = LambdaContract.ModelsPrefix) : IModelStore
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _seen = new(StringComparer.Ordinal);
+
     public string Description => $"s3://{bucket}/{prefix}";
 
     public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
@@ -52,7 +55,9 @@ internal sealed class S3ModelStore(IAmazonS3 s3, string bucket, string prefix = 
         try
         {
             var metadata = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken).ConfigureAwait(false);
-            return new StoredFile(path, S3Clients.Identity(metadata.ETag, key), metadata.ContentLength);
+            var identity = S3Clients.Identity(metadata.ETag, key);
+            _seen[key] = identity;
+            return new StoredFile(path, identity, metadata.ContentLength);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -67,10 +72,21 @@ internal sealed class S3ModelStore(IAmazonS3 s3, string bucket, string prefix = 
     public async Task<Stream> OpenReadAsync(ModelFilePath path, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(path);
+        var key = prefix + path;
         try
         {
-            var response = await s3.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = prefix + path }, cancellationToken).ConfigureAwait(false);
+            var request = new GetObjectRequest { BucketName = bucket, Key = key };
+            if (_seen.TryGetValue(key, out var etag))
+            {
+                request.EtagToMatch = $"\"{etag}\"";
+            }
+
+            var response = await s3.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
             return response.ResponseStream;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"{path} changed while it was being loaded; the next request loads the new content", e) { Detail = Description };
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException)
         {

@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using Microsoft.Azure.Functions.Worker;
+using Serverless.Functions.Azure.Hosting;
 using Serverless.Inference.Batch;
 
 namespace Serverless.Functions.Azure.Batch;
@@ -7,9 +8,10 @@ namespace Serverless.Functions.Azure.Batch;
 /// <summary>
 /// Scores a file dropped under <c>incoming/</c>, delivered by an Event Grid subscription. The trigger's
 /// <see cref="BlobClient"/> names the blob; the runner streams it, so a large file never sits in memory. Output goes
-/// to <c>outgoing/</c> and <c>failed/</c>, other containers, so it never triggers this function again.
+/// to <c>outgoing/</c> and <c>failed/</c>, other containers, so it never triggers this function again. The runner is
+/// given the function timeout as its deadline (<see cref="InferenceSettings.FunctionTimeout"/>).
 /// </summary>
-public sealed class ScoreBlob(BatchJobRunner runner)
+public sealed class ScoreBlob(BatchJobRunner runner, TimeProvider time)
 {
     [Function(AzureContract.ScoreBlobFunction)]
     public async Task RunAsync(
@@ -17,7 +19,8 @@ public sealed class ScoreBlob(BatchJobRunner runner)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
-        var outcome = await runner.ProcessAsync($"{blob.BlobContainerName}/{blob.Name}", cancellationToken).ConfigureAwait(false);
+        var deadline = time.GetUtcNow() + InferenceSettings.FunctionTimeout;
+        var outcome = await runner.ProcessAsync($"{blob.BlobContainerName}/{blob.Name}", deadline, cancellationToken).ConfigureAwait(false);
         if (outcome.Kind == BatchOutcomeKind.WillRetry)
         {
             // A failed invocation is what makes the platform deliver the event again; the runner counts the attempts.

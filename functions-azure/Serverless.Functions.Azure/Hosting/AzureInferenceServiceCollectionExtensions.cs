@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Azure.Batch;
 using Serverless.Functions.Azure.Storage;
@@ -46,17 +47,26 @@ public static class AzureInferenceServiceCollectionExtensions
             });
     }
 
-    /// <summary>The batch contract over the incoming/outgoing/failed containers, for <see cref="ScoreBlob"/>.</summary>
+    /// <summary>
+    /// The batch contract over the incoming/outgoing/failed containers, for <see cref="ScoreBlob"/> and
+    /// <see cref="SweepIncoming"/>. Singletons, as on AWS: the store keeps no state between calls.
+    /// </summary>
     public static IServiceCollection AddBlobBatchScoring(this IServiceCollection services)
     {
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(provider => new BatchRunnerOptions { MaxAttempts = provider.GetRequiredService<InferenceSettings>().MaxAttempts });
-
-        // A store per invocation: it remembers the ETags that invocation read, and nothing else.
-        services.AddTransient(provider => new BatchJobRunner(
-            new BlobBatchStore(provider.GetRequiredService<InferenceStorage>().Service),
+        services.AddSingleton<IBatchStore>(provider => new BlobBatchStore(provider.GetRequiredService<InferenceStorage>().Service));
+        services.AddSingleton(provider => new BatchJobRunner(
+            provider.GetRequiredService<IBatchStore>(),
             provider.GetRequiredService<ModelHost>(),
             provider.GetRequiredService<BatchRunnerOptions>(),
-            provider.GetService<ILogger<BatchJobRunner>>()));
+            provider.GetService<ILogger<BatchJobRunner>>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new IncomingSweep(
+            provider.GetRequiredService<BatchJobRunner>(),
+            new IncomingSweepOptions { OlderThan = provider.GetRequiredService<InferenceSettings>().SweepAfter },
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetService<ILogger<IncomingSweep>>()));
         return services;
     }
 

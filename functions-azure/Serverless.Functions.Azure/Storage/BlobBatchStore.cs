@@ -1,23 +1,25 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
-using Serverless.Inference;
 using Serverless.Inference.Batch;
 using Serverless.Inference.Repository;
 
 namespace Serverless.Functions.Azure.Storage;
 
 /// <summary>
-/// The batch layout in one storage account: a key's first segment is the container (<c>incoming</c>,
-/// <c>outgoing</c>, <c>failed</c>), the rest is the blob name. Identity is the ETag. Reads stream and are pinned
-/// to the ETag last seen by <see cref="StatAsync"/>, so the bytes scored are the bytes the identity names.
-/// Create-only writes send <c>If-None-Match: *</c>, so two racing invocations publish one result.
+/// The batch layout in one storage account: a key's first segment is the container (<c>incoming</c>, <c>outgoing</c>,
+/// <c>failed</c>, the only ones the app's identity is granted), the rest is the blob name. Identity is the ETag: reads
+/// and deletes send <c>If-Match</c> with the ETag that was stat'ed, create-only writes <c>If-None-Match: *</c>. Holds no
+/// state between calls, so one instance serves every invocation.
 /// </summary>
 internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
 {
-    private readonly ConcurrentDictionary<string, ETag> _seen = new(StringComparer.Ordinal);
+    /// <summary>A container name and a blob name of up to 1,024 characters (UTF-8 bytes, to be safe).</summary>
+    private const int MaxKeyBytes = 64 + 1024;
+
+    private static readonly string[] Containers = [BatchKey.Incoming, BatchKey.Outgoing, BatchKey.Failed];
 
     public string Description => service.Uri.ToString();
 
@@ -27,40 +29,51 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
         try
         {
             var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
-            _seen[key] = properties.ETag;
-            return new BatchObject(key, properties.ETag.ToString(), properties.ContentLength);
+            return new BatchObject(key, properties.ETag.ToString(), properties.ContentLength, properties.LastModified);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
             return null;
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (Failure("read", key, blob, e) is { } failure)
         {
-            throw new IOException($"{blob.Uri} cannot be read: {e.Status} {e.ErrorCode}", e);
+            throw failure;
         }
     }
 
-    public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
+    public async Task<Stream> OpenReadAsync(BatchObject pinned, long offset, long? length, CancellationToken cancellationToken)
     {
-        var options = new BlobOpenReadOptions(allowModifications: false)
-        {
-            Conditions = _seen.TryGetValue(key, out var etag) ? new BlobRequestConditions { IfMatch = etag } : null,
-        };
-        var blob = BlobOf(key);
+        ArgumentNullException.ThrowIfNull(pinned);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        var blob = BlobOf(pinned.Key);
+        var conditions = new BlobRequestConditions { IfMatch = new ETag(pinned.Identity) };
         try
         {
-            return await blob.OpenReadAsync(options, cancellationToken).ConfigureAwait(false);
+            var start = Math.Min(offset, pinned.Length);
+            var count = Math.Min(length ?? long.MaxValue, pinned.Length - start);
+            if (count <= 0 && start > 0 || length == 0)
+            {
+                // No bytes to read, and Blob Storage answers 416 to an empty range: the pin is still checked.
+                await blob.GetPropertiesAsync(conditions, cancellationToken).ConfigureAwait(false);
+                return new MemoryStream([], writable: false);
+            }
+
+            var download = await blob.DownloadStreamingAsync(
+                new BlobDownloadOptions { Range = start == 0 && length is null ? default : new HttpRange(start, count), Conditions = conditions },
+                cancellationToken).ConfigureAwait(false);
+            // The SDK resumes an interrupted download with the same If-Match, so a change mid-read fails as 412.
+            return new BatchReadStream(download.Value.Content, e => Failure("read", pinned.Key, blob, e, pinned), owner: download.Value);
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (Failure("read", pinned.Key, blob, e, pinned) is { } failure)
         {
-            // 412: replaced since it was checked. The new content brings its own event; this attempt counts as failed.
-            throw new IOException($"{blob.Uri} cannot be read: {e.Status} {e.ErrorCode}", e);
+            throw failure;
         }
     }
 
     public async Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken)
     {
-        var blob = BlobOf(key, write: true);
+        ArgumentNullException.ThrowIfNull(content);
+        var blob = BlobOf(key);
         var start = content.CanSeek ? content.Position : 0;
         try
         {
@@ -79,63 +92,92 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
         {
             return false;
         }
+        catch (Exception e) when (Failure("write", key, blob, e) is { } failure)
+        {
+            throw failure;
+        }
     }
 
     public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        var blob = BlobOf(key, write: true);
-        await WithContainerAsync(blob, async () =>
-            await blob.UploadAsync(new BinaryData(content), overwrite: true, cancellationToken).ConfigureAwait(false),
-            cancellationToken).ConfigureAwait(false);
-    }
-
-    public async Task<string> MoveAsync(string from, string to, CancellationToken cancellationToken)
-    {
-        var source = BlobOf(from, write: true);
-        var sourceConditions = _seen.TryGetValue(from, out var etag) ? new BlobRequestConditions { IfMatch = etag } : null;
-        var destination = to;
-        if (!await CopyCreateOnlyAsync(source, BlobOf(to, write: true), sourceConditions, cancellationToken).ConfigureAwait(false))
-        {
-            destination = $"{to}.{Guid.NewGuid():N}";
-            if (!await CopyCreateOnlyAsync(source, BlobOf(destination, write: true), sourceConditions, cancellationToken).ConfigureAwait(false))
-            {
-                // Never delete the source without a copy in place.
-                throw new IOException($"could not move {from}: {destination} is taken");
-            }
-        }
-
+        var blob = BlobOf(key);
         try
         {
-            // Only the content that was moved is deleted; a newer upload under the same name stays and brings its own event.
-            await source.DeleteIfExistsAsync(conditions: sourceConditions, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await WithContainerAsync(blob, async () =>
+                await blob.UploadAsync(new BinaryData(content), overwrite: true, cancellationToken).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException e) when (e.Status == 412)
+        catch (Exception e) when (Failure("write", key, blob, e) is { } failure)
         {
+            throw failure;
         }
-
-        return destination;
     }
 
-    /// <summary>
-    /// Streams the source through this process into a create-only upload. A server-side copy would save the bandwidth,
-    /// but whether its source may be authorised by the destination's Entra token varies with the account setup; a
-    /// streamed copy works with any identity that may read and write, and moves only files that failed.
-    /// </summary>
-    private static async Task<bool> CopyCreateOnlyAsync(BlobClient source, BlobClient target, BlobRequestConditions? sourceConditions, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(BatchObject pinned, CancellationToken cancellationToken)
     {
-        // A 412 here means the input changed since it was checked: not a taken destination, so it is not caught.
-        await using var content = await source.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = sourceConditions }, cancellationToken).ConfigureAwait(false);
-        var upload = new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } };
+        ArgumentNullException.ThrowIfNull(pinned);
+        var blob = BlobOf(pinned.Key);
         try
         {
-            await WithContainerAsync(target, async () => await target.UploadAsync(content, upload, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await blob.DeleteAsync(conditions: new BlobRequestConditions { IfMatch = new ETag(pinned.Identity) }, cancellationToken: cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
             return false;
         }
+        catch (Exception e) when (Failure("delete", pinned.Key, blob, e) is { } failure)
+        {
+            throw failure;
+        }
     }
+
+    public async IAsyncEnumerable<BatchObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var slash = prefix.IndexOf('/', StringComparison.Ordinal);
+        if (!prefix.EndsWith('/') || slash < 0)
+        {
+            throw new ArgumentException("a prefix is a folder ending in '/', its first segment a container", nameof(prefix));
+        }
+
+        var container = ContainerOf(prefix[..slash]);
+        var pages = container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix[(slash + 1)..] }, cancellationToken).AsPages().ConfigureAwait(false);
+        await using var enumerator = pages.GetAsyncEnumerator();
+        while (true)
+        {
+            Page<BlobItem> page;
+            try
+            {
+                if (!await enumerator.MoveNextAsync())
+                {
+                    yield break;
+                }
+
+                page = enumerator.Current;
+            }
+            catch (RequestFailedException e) when (BlobErrors.IsContainerMissing(e))
+            {
+                yield break;
+            }
+            catch (Exception e) when (Failure("list", prefix, container.GetBlobClient("x"), e) is { } failure)
+            {
+                throw failure;
+            }
+
+            foreach (var item in page.Values)
+            {
+                yield return new BatchObject(
+                    $"{container.Name}/{item.Name}",
+                    Quoted(item.Properties.ETag?.ToString() ?? ""),
+                    item.Properties.ContentLength ?? 0,
+                    item.Properties.LastModified ?? DateTimeOffset.MinValue);
+            }
+        }
+    }
+
+    /// <summary>A listing gives the ETag bare, a HEAD quoted: the identity is the quoted form either way.</summary>
+    private static string Quoted(string etag) => etag.StartsWith('"') ? etag : $"\"{etag}\"";
 
     /// <summary>
     /// outgoing/ and failed/ are provisioned by the templates; a write that finds its container missing (a fresh
@@ -155,29 +197,50 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
     }
 
     /// <summary>
-    /// Keys are checked again, segment by segment. Writes go only to the batch layout's containers; reads may also
-    /// name another container, for attachments a row refers to (<c>image_key</c>), which must not sit under
-    /// <c>incoming/</c> or their upload would trigger a batch run.
+    /// Every Azure failure as the store's exception; cancellation through the token passes. A 412 or 404 on a pinned
+    /// object means it changed or vanished. The account's address goes to the log only.
     /// </summary>
-    private BlobClient BlobOf(string key, bool write = false)
+    private static BatchStoreException? Failure(string what, string key, BlobClient blob, Exception e, BatchObject? pinned = null) => e switch
     {
-        var segments = key.Split('/');
-        var container = segments[0];
-        var allowed = write
-            ? container is BatchKey.Incoming or BatchKey.Outgoing or BatchKey.Failed
-            : IsContainerName(container);
-        if (!allowed || segments.Length < 2 || segments.Any(segment => !ModelNames.IsValidFileName(segment)))
+        BatchStoreException => null,
+        OperationCanceledException when e.InnerException is not TimeoutException => null,
+        RequestFailedException { Status: 412 or 404 } when pinned is not null => BatchObjectChangedException.For(pinned, e),
+        RequestFailedException failed => new BatchStoreException(
+            failed.Status == 0 ? $"could not {what} '{key}': the storage service cannot be reached" : $"could not {what} '{key}': {failed.Status} {failed.ErrorCode}", e)
         {
-            throw new InferenceException(InferenceErrorKind.BadRequest, $"'{ModelNames.Printable(key)}' is not a valid batch key");
+            Detail = $"{blob.Uri}: {e.Message}",
+        },
+        IOException or HttpRequestException or OperationCanceledException or AggregateException => new BatchStoreException($"could not {what} '{key}': the connection failed", e)
+        {
+            Detail = $"{blob.Uri}: {e.Message}",
+        },
+        _ => null,
+    };
+
+    /// <summary>
+    /// The key's container must be one of the batch layout's: the app's identity may read and write no other. The key
+    /// rule applies too (Blob Storage's own limits on length): a '.' or '..' segment would be resolved away in the
+    /// request's URL and name another blob.
+    /// </summary>
+    private BlobClient BlobOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (BatchKeyRule.Problem(key, MaxKeyBytes, MaxKeyBytes) is { } problem)
+        {
+            throw new BatchStoreException($"'{ModelNames.Printable(key)}' is not a key Blob Storage can hold safely: {problem}") { KeyRefused = true };
         }
 
-        return service.GetBlobContainerClient(container).GetBlobClient(string.Join('/', segments[1..]));
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == key.Length - 1)
+        {
+            throw new BatchStoreException($"'{ModelNames.Printable(key)}' is not <container>/<blob name>") { KeyRefused = true };
+        }
+
+        return ContainerOf(key[..slash]).GetBlobClient(key[(slash + 1)..]);
     }
 
-    /// <summary>Blob Storage's rule: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.</summary>
-    private static bool IsContainerName(string name) =>
-        name.Length is >= 3 and <= 63
-        && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
-        && name[0] != '-' && name[^1] != '-'
-        && !name.Contains("--", StringComparison.Ordinal);
+    private BlobContainerClient ContainerOf(string container) =>
+        Containers.Contains(container, StringComparer.Ordinal)
+            ? service.GetBlobContainerClient(container)
+            : throw new BatchStoreException($"'{ModelNames.Printable(container)}' is not a container this app may use: only {string.Join(", ", Containers)}") { KeyRefused = true };
 }

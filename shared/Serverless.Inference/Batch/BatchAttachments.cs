@@ -12,7 +12,12 @@ public interface IBatchAttachments
     Task<byte[]> ReadAsync(string key, CancellationToken cancellationToken);
 }
 
-/// <summary>Reads attachments from a batch store, each at most <c>maxBytes</c>, its key checked segment by segment first.</summary>
+/// <summary>
+/// Reads attachments from a batch store, each at most <c>maxBytes</c>. The key passes the key rule and must not lie
+/// under outgoing/ or failed/ (results and failed files are never inputs); the store may refuse more (Blob Storage
+/// reads only the app's own containers). Keep attachments under <c>incoming/_attachments/</c>: readable on every
+/// store, and never scored themselves.
+/// </summary>
 public sealed class StoreAttachments(IBatchStore store, int maxBytes) : IBatchAttachments
 {
     public const int DefaultMaxBytes = 20 << 20;
@@ -20,32 +25,40 @@ public sealed class StoreAttachments(IBatchStore store, int maxBytes) : IBatchAt
     public async Task<byte[]> ReadAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var segments = key.Split('/');
-        // The batch layout's own folders are never attachments: reading results or failed files as inputs is a mistake.
-        if (segments.Any(segment => !ModelNames.IsValidFileName(segment)) || segments[0] is BatchKey.Outgoing or BatchKey.Failed)
+        var problem = BatchKeyRule.Problem(key);
+        if (problem is not null || key.Split('/')[0] is BatchKey.Outgoing or BatchKey.Failed)
         {
             throw InferenceException.BadRequest(
-                $"'{ModelNames.Printable(key)}' is not a valid key: each '/'-separated part must match {ModelNames.Rule} without '..', outside {BatchKey.Outgoing}/ and {BatchKey.Failed}/");
+                $"'{ModelNames.Printable(key)}' is not a valid key for an attachment: {problem ?? $"it is under {BatchKey.Outgoing}/ or {BatchKey.Failed}/"}");
         }
 
-        var stat = await store.StatAsync(key, cancellationToken).ConfigureAwait(false)
-            ?? throw InferenceException.BadRequest($"'{key}' does not exist in {store.Description}");
-        if (stat.Length > maxBytes)
+        try
         {
-            throw InferenceException.BadRequest($"'{key}' is {stat.Length} bytes, over the {maxBytes}-byte limit for one attachment");
-        }
+            var stat = await store.StatAsync(key, cancellationToken).ConfigureAwait(false)
+                ?? throw InferenceException.BadRequest($"'{key}' does not exist");
+            if (stat.Length > maxBytes)
+            {
+                throw InferenceException.BadRequest($"'{key}' is {stat.Length} bytes, over the {maxBytes}-byte limit for one attachment");
+            }
 
-        await using var source = await store.OpenReadAsync(key, cancellationToken).ConfigureAwait(false);
-        // Read at most one byte past the limit: an object that grew since it was stat'ed is still refused, not buffered.
-        var buffer = new byte[checked((int)Math.Min(stat.Length + 1, (long)maxBytes + 1))];
-        var read = 0;
-        while (read < buffer.Length && await source.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false) is > 0 and var count)
+            await using var source = await store.OpenReadAsync(stat, cancellationToken).ConfigureAwait(false);
+            // One byte of room past the size: the read must reach the end, where a pinned stream checks the bytes were the object's.
+            var buffer = new byte[stat.Length + 1];
+            var read = 0;
+            while (read < buffer.Length && await source.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false) is > 0 and var count)
+            {
+                read += count;
+            }
+
+            return read == stat.Length ? buffer.AsSpan(0, read).ToArray() : throw new BatchObjectChangedException($"'{key}' changed while it was read");
+        }
+        catch (BatchStoreException e) when (e.KeyRefused)
         {
-            read += count;
+            throw InferenceException.BadRequest($"'{ModelNames.Printable(key)}' cannot be read: {e.Message}");
         }
-
-        return read > maxBytes
-            ? throw InferenceException.BadRequest($"'{key}' is over the {maxBytes}-byte limit for one attachment")
-            : buffer.AsSpan(0, read).ToArray();
+        catch (BatchObjectChangedException)
+        {
+            throw InferenceException.BadRequest($"'{key}' changed while it was read");
+        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Serverless.Inference.Hosting;
@@ -25,10 +24,13 @@ public sealed class BatchScorer
     private readonly ModelLease _model;
     private readonly BatchOptions _options;
     private readonly RequestLimits _requestLimits;
+    private readonly TimeProvider _time;
 
-    public BatchScorer(ModelLease model, BatchOptions? options = null)
+    /// <param name="time">The clock for the summary's start time and durations (tests pass a fake one).</param>
+    public BatchScorer(ModelLease model, BatchOptions? options = null, TimeProvider? time = null)
     {
         _model = model;
+        _time = time ?? TimeProvider.System;
         _options = options ?? new BatchOptions();
         _requestLimits = new RequestLimits { MaxRequestBytes = _options.MaxRecordBytes };
         var manifest = model.Manifest;
@@ -46,8 +48,8 @@ public sealed class BatchScorer
     public async Task<BatchSummary> ScoreAsync(Stream input, Stream output, BatchJob job, IProgress<BatchProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var started = DateTimeOffset.UtcNow;
-        var clock = Stopwatch.StartNew();
+        var started = _time.GetUtcNow();
+        var clock = _time.GetTimestamp();
         using var activity = InferenceTelemetry.Source.StartActivity("batch.score");
         activity?.SetTag("model.name", _model.Name);
         activity?.SetTag("batch.input", job.Input);
@@ -59,7 +61,7 @@ public sealed class BatchScorer
             await using var records = new RecordReader(input, _options.MaxRecordBytes, quotedNewlines: job.Format == BatchFormat.Csv);
             if (!await run.ReadHeaderAsync(records, cancellationToken).ConfigureAwait(false))
             {
-                return Summary(job, run, started, clock.Elapsed);
+                return Summary(job, run, started, _time.GetElapsedTime(clock));
             }
 
             while (await records.ReadAsync(cancellationToken).ConfigureAwait(false) is { } record)
@@ -83,7 +85,7 @@ public sealed class BatchScorer
             InferenceTelemetry.BatchRows.Add(run.RowsFailed, new KeyValuePair<string, object?>("model.name", _model.Name), new("outcome", "failed"));
         }
 
-        return Summary(job, run, started, clock.Elapsed);
+        return Summary(job, run, started, _time.GetElapsedTime(clock));
     }
 
     private BatchSummary Summary(BatchJob job, Run run, DateTimeOffset started, TimeSpan duration) => new()
@@ -342,7 +344,7 @@ public sealed class BatchScorer
         private ModelOutputs? RunRows(int first, int count, CancellationToken cancellationToken, out string? error)
         {
             var inputs = _batch!.Tensors(first, count);
-            var clock = Stopwatch.StartNew();
+            var clock = _scorer._time.GetTimestamp();
             try
             {
                 error = null;
@@ -355,7 +357,7 @@ public sealed class BatchScorer
             }
             finally
             {
-                ModelTime += clock.Elapsed;
+                ModelTime += _scorer._time.GetElapsedTime(clock);
                 if (first != 0)
                 {
                     inputs.ForEach(input => input.Dispose());
@@ -377,9 +379,9 @@ public sealed class BatchScorer
                 else
                 {
                     using var memory = await _scorer._model.ReserveAsync(request.Inputs, MemoryWait.Batch, cancellationToken).ConfigureAwait(false);
-                    var clock = Stopwatch.StartNew();
+                    var clock = _scorer._time.GetTimestamp();
                     using var outputs = _scorer._model.Endpoint.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
-                    ModelTime += clock.Elapsed;
+                    ModelTime += _scorer._time.GetElapsedTime(clock);
                     Format.WriteResponse(_written, row.Line, _scorer._model.Name, _scorer._model.Version, request, outputs);
                 }
             }

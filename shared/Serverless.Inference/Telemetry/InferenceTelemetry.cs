@@ -34,12 +34,19 @@ public static class InferenceTelemetry
     public static Counter<long> BatchRows { get; } =
         Meter.CreateCounter<long>("inference.batch.rows", "{row}", "Rows scored by batch jobs, by outcome.");
 
+    public static Counter<long> BatchRefused { get; } =
+        Meter.CreateCounter<long>("inference.batch.refused", "{file}", "Batch inputs refused for their key, by where the refusal was recorded: failed (moved with an error document) or log (the store cannot move it).");
+
+    public static Counter<long> BatchUnrecorded { get; } =
+        Meter.CreateCounter<long>("inference.batch.unrecorded", "{file}", "Batch inputs whose failure could not be written to the store: only the log tells of them.");
+
     /// <summary>Records the cold start once, at the end of the first request this process answers.</summary>
-    public static void RequestCompleted(string route)
+    /// <param name="time">The clock to measure with; the system's when null.</param>
+    public static void RequestCompleted(string route, TimeProvider? time = null)
     {
         if (Interlocked.Exchange(ref _firstRequestSeen, 1) == 0)
         {
-            var sinceStart = DateTime.Now - Process.GetCurrentProcess().StartTime;
+            var sinceStart = (time ?? TimeProvider.System).GetUtcNow() - Process.GetCurrentProcess().StartTime.ToUniversalTime();
             ColdStart.Record(sinceStart.TotalSeconds, new KeyValuePair<string, object?>("route", route));
         }
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Amazon.S3;
 using Amazon.S3.Model;
 using Serverless.Functions.Aws.Events;
 
@@ -124,27 +125,29 @@ public sealed class MotoBatchTests(MotoServer moto) : IClassFixture<MotoServer>
         Assert.Equal(["outgoing/iris/flowers.csv"], await function.KeysAsync("outgoing/"));
     }
 
+    private const string WrongColumns = "a,b,c,d\n1,2,3,4\n";
+
     [Fact]
     public async Task SqsEvent_OneFailingRecord_ReportsOnlyThatMessage()
     {
         await using var function = await MotoFunction.CreateAsync(moto);
         await function.PutAsync("incoming/iris/good.csv", TestModels.IrisCsv);
-        await function.PutAsync("incoming/nomodel/bad.csv", TestModels.IrisCsv);
+        await function.PutAsync("incoming/iris/bad.csv", WrongColumns);
         var messages = await function.ReceiveS3EventsAsync(2);
-        var bad = Assert.Single(messages, m => m.Body.Contains("nomodel", StringComparison.Ordinal));
+        var bad = Assert.Single(messages, m => m.Body.Contains("bad.csv", StringComparison.Ordinal));
 
         var response = await function.InvokeAsync(function.SqsEvent(messages));
 
         Assert.Equal([bad.MessageId], FailedIds(response));
         Assert.Equal(2, (await function.KeysAsync("outgoing/iris/")).Count);
-        Assert.Single(await function.KeysAsync("failed/nomodel/"), k => k.EndsWith(".attempts", StringComparison.Ordinal));
+        Assert.Single(await function.KeysAsync("failed/iris/"), k => k.EndsWith(".attempts", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task SqsEvent_FailingFileRedelivered_MovedToFailedAfterMaxAttempts()
     {
         await using var function = await MotoFunction.CreateAsync(moto);
-        await function.PutAsync("incoming/nomodel/bad.csv", TestModels.IrisCsv);
+        await function.PutAsync("incoming/iris/bad.csv", WrongColumns);
         var sqsEvent = function.SqsEvent(await function.ReceiveS3EventsAsync(1));
 
         var first = await function.InvokeAsync(sqsEvent);
@@ -155,22 +158,111 @@ public sealed class MotoBatchTests(MotoServer moto) : IClassFixture<MotoServer>
         Assert.Single(FailedIds(second));
         Assert.Empty(FailedIds(third));
         Assert.Empty(await function.KeysAsync("incoming/"));
-        var failed = await function.KeysAsync("failed/nomodel/");
-        Assert.Contains("failed/nomodel/bad.csv", failed);
-        Assert.Contains("failed/nomodel/bad.csv.error.json", failed);
+        var failed = await function.KeysAsync("failed/iris/");
+        Assert.Contains("failed/iris/bad.csv", failed);
+        Assert.Contains("failed/iris/bad.csv.error.json", failed);
+        Assert.Equal(WrongColumns, await function.ReadAsync("failed/iris/bad.csv"));
+    }
+
+    [Fact]
+    public async Task SqsEvent_UnknownModel_MovedToFailedAtOnceWithoutRedelivery()
+    {
+        await using var function = await MotoFunction.CreateAsync(moto);
+        await function.PutAsync("incoming/nomodel/bad.csv", TestModels.IrisCsv);
+
+        var response = await function.InvokeAsync(function.SqsEvent(await function.ReceiveS3EventsAsync(1)));
+
+        Assert.Empty(FailedIds(response));
+        Assert.Empty(await function.KeysAsync("incoming/"));
         Assert.Equal(TestModels.IrisCsv, await function.ReadAsync("failed/nomodel/bad.csv"));
+        Assert.Contains("unknown model 'nomodel'", await function.ReadAsync("failed/nomodel/bad.csv.error.json"), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task DirectS3Event_FailingRecord_FailsTheInvocation()
     {
         await using var function = await MotoFunction.CreateAsync(moto);
-        await function.PutAsync("incoming/nomodel/bad.csv", TestModels.IrisCsv);
+        await function.PutAsync("incoming/iris/bad.csv", WrongColumns);
         var s3Event = Assert.Single(await function.ReceiveS3EventsAsync(1)).Body;
 
         var failure = await Assert.ThrowsAsync<BatchRecordsFailedException>(() => function.InvokeAsync(s3Event));
 
-        Assert.Equal("1 of 1 S3 records failed and should be delivered again: incoming/nomodel/bad.csv", failure.Message);
+        Assert.Equal("1 of 1 S3 records failed and should be delivered again: incoming/iris/bad.csv", failure.Message);
+    }
+
+    [Theory]
+    [InlineData("incoming/iris/Sales report 2026 (final)+v2 é.csv")]
+    [InlineData("incoming/iris/my file+v2 é.csv")]
+    [InlineData("incoming/iris/100% sure, (really).csv")]
+    public async Task SqsEvent_FileNamesPeopleUse_ThroughTheRealS3EncodingScored(string key)
+    {
+        await using var function = await MotoFunction.CreateAsync(moto);
+        await function.PutAsync(key, TestModels.IrisCsv);
+        var messages = await function.ReceiveS3EventsAsync(1);
+
+        var response = await function.InvokeAsync(function.SqsEvent(messages));
+        var direct = await function.InvokeAsync(Assert.Single(messages).Body);
+
+        Assert.Empty(FailedIds(response));
+        Assert.Equal("{}", Encoding.UTF8.GetString(direct.Span));
+        var outgoing = await function.KeysAsync("outgoing/iris/");
+        Assert.Equal(2, outgoing.Count);
+        Assert.All(outgoing, k => Assert.StartsWith("outgoing/" + key["incoming/".Length..] + ".", k, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SqsEvent_KeyOutsideTheLayout_MovedToFailedRefusedWithTheReason()
+    {
+        await using var function = await MotoFunction.CreateAsync(moto);
+        await function.PutAsync("incoming/My Model/x.csv", TestModels.IrisCsv);
+
+        var response = await function.InvokeAsync(function.SqsEvent(await function.ReceiveS3EventsAsync(1)));
+
+        Assert.Empty(FailedIds(response));
+        Assert.Empty(await function.KeysAsync("incoming/"));
+        var refused = Serverless.Inference.Batch.BatchKey.RefusedKey("incoming/My Model/x.csv");
+        Assert.Equal([refused, refused + ".error.json"], await function.KeysAsync("failed/"));
+        var document = Json(Encoding.UTF8.GetBytes(await function.ReadAsync(refused + ".error.json")));
+        Assert.Equal("incoming/My Model/x.csv", document.GetProperty("input").GetString());
+        Assert.Contains("is not a model or version name", document.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SqsEvent_ObjectThatCannotBeRead_CountedThenReportedUnderFailedWithoutEverThrowing()
+    {
+        await using var function = await MotoFunction.CreateAsync(moto);
+        await function.S3.PutObjectAsync(new PutObjectRequest { BucketName = function.Bucket, Key = "incoming/iris/cold.csv", ContentBody = TestModels.IrisCsv, StorageClass = S3StorageClass.Glacier });
+        var sqsEvent = function.SqsEvent(await function.ReceiveS3EventsAsync(1));
+
+        var responses = new List<string[]>();
+        for (var delivery = 0; delivery < 4; delivery++)
+        {
+            responses.Add(FailedIds(await function.InvokeAsync(sqsEvent)));
+        }
+
+        Assert.Equal([1, 1, 0, 0], responses.Select(r => r.Length));
+        // The object cannot be copied, so it stays; its error document says so.
+        Assert.Equal(["incoming/iris/cold.csv"], await function.KeysAsync("incoming/"));
+        var document = Json(Encoding.UTF8.GetBytes(await function.ReadAsync("failed/iris/cold.csv.error.json")));
+        Assert.Equal(JsonValueKind.Null, document.GetProperty("moved_to").ValueKind);
+        Assert.Contains("403 InvalidObjectState", document.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("403 InvalidObjectState", document.GetProperty("move_error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ScheduledEvent_FileWhoseNotificationNeverCame_ScoredBySweep()
+    {
+        await using var function = await MotoFunction.CreateAsync(moto, sweepAfterMinutes: 0);
+        await function.PutAsync("incoming/iris/lost.csv", TestModels.IrisCsv);
+        await function.PutAsync("incoming/iris/done.csv", TestModels.IrisCsv);
+        await function.InvokeAsync(function.SqsEvent(await function.ReceiveS3EventsAsync(2)));
+        await function.DeleteOutgoingOfAsync("incoming/iris/lost.csv");
+        var sample = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "functions-aws", "events", "scheduled-sweep.json"));
+
+        var summary = Json(await function.InvokeAsync(sample));
+
+        Assert.Equal((1, 1, true), (summary.GetProperty("scored").GetInt32(), summary.GetProperty("alreadyScored").GetInt32(), summary.GetProperty("complete").GetBoolean()));
+        Assert.Equal(4, (await function.KeysAsync("outgoing/iris/")).Count);
     }
 
     [Fact]

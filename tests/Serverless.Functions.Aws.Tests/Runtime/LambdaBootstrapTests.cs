@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Aws.Runtime;
 
 namespace Serverless.Functions.Aws.Tests.Runtime;
@@ -30,29 +31,39 @@ public sealed class LambdaBootstrapTests : IAsyncLifetime, IDisposable
         _stop.Dispose();
     }
 
-    private Task<int> Run(ILambdaHandler handler) =>
-        new LambdaBootstrap(_client, TimeProvider.System, NullLogger<LambdaBootstrap>.Instance).RunAsync(_ => Task.FromResult(handler), _stop.Token);
+    private Task<int> Run(ILambdaHandler handler, TimeProvider? time = null) =>
+        new LambdaBootstrap(_client, time ?? TimeProvider.System, NullLogger<LambdaBootstrap>.Instance).RunAsync(_ => Task.FromResult(handler), _stop.Token);
 
     [Fact]
-    public async Task RunAsync_Invocation_SetsTraceIdAndHandsTheDeadlineToTheHandler()
+    public async Task RunAsync_Invocation_SetsTraceIdAndCancelsTheHandlerExactlyAtTheDeadlineLessTheMargin()
     {
+        // Whole milliseconds: the Runtime API sends the deadline in epoch milliseconds.
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        var handed = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handler = new DelegateHandler(async (invocation, token) =>
         {
             var trace = Environment.GetEnvironmentVariable(LambdaBootstrap.TraceIdVariable);
-            var cancelled = await Task.Delay(TimeSpan.FromSeconds(20), token).ContinueWith(t => t.IsCanceled, TaskScheduler.Default);
-            return Encoding.UTF8.GetBytes($$"""{"trace":"{{trace}}","cancelled":{{(cancelled ? "true" : "false")}},"id":"{{invocation.RequestId}}"}""");
+            handed.SetResult(token);
+            await release.Task;
+            return Encoding.UTF8.GetBytes($$"""{"trace":"{{trace}}","id":"{{invocation.RequestId}}"}""");
         });
-        var loop = Run(handler);
+        var loop = Run(handler, time);
 
-        var started = DateTimeOffset.UtcNow;
-        var answer = await _api.InvokeAsync("{}", deadline: started.AddMilliseconds(800), traceId: "Root=1-abc;Parent=def;Sampled=1").WaitAsync(Patience);
-        var elapsed = DateTimeOffset.UtcNow - started;
+        var answer = _api.InvokeAsync("{}", deadline: time.GetUtcNow().AddMilliseconds(800), traceId: "Root=1-abc;Parent=def;Sampled=1");
+        var token = await handed.Task.WaitAsync(Patience);
+        time.Advance(TimeSpan.FromMilliseconds(800) - LambdaBootstrap.DeadlineMargin - TimeSpan.FromMilliseconds(1));
+        var beforeTheDeadline = token.IsCancellationRequested;
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var atTheDeadline = token.IsCancellationRequested;
+        release.SetResult();
+        var response = await answer.WaitAsync(Patience);
 
-        Assert.Equal("response", answer.Kind);
-        Assert.Equal("Root=1-abc;Parent=def;Sampled=1", answer.Json.GetProperty("trace").GetString());
-        Assert.True(answer.Json.GetProperty("cancelled").GetBoolean());
-        Assert.Equal(answer.RequestId, answer.Json.GetProperty("id").GetString());
-        Assert.InRange(elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
+        Assert.False(beforeTheDeadline);
+        Assert.True(atTheDeadline);
+        Assert.Equal("response", response.Kind);
+        Assert.Equal("Root=1-abc;Parent=def;Sampled=1", response.Json.GetProperty("trace").GetString());
+        Assert.Equal(response.RequestId, response.Json.GetProperty("id").GetString());
         Assert.False(loop.IsCompleted);
     }
 

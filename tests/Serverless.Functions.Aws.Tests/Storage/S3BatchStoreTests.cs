@@ -1,40 +1,82 @@
+using Amazon.S3;
+using Amazon.S3.Model;
+using Serverless.Batch.Contract;
 using Serverless.Functions.Aws.Storage;
+using Serverless.Inference.Batch;
 
 namespace Serverless.Functions.Aws.Tests.Storage;
 
+/// <summary>The batch store contract against moto's S3, a bucket per test.</summary>
+public sealed class S3BatchStoreContractTests : BatchStoreContract, IClassFixture<MotoServer>
+{
+    private readonly AmazonS3Client _s3;
+    private readonly string _bucket = "contract-" + Guid.NewGuid().ToString("N")[..12];
+
+    public S3BatchStoreContractTests(MotoServer moto)
+    {
+        ArgumentNullException.ThrowIfNull(moto);
+        _s3 = moto.CreateS3();
+        _s3.PutBucketAsync(_bucket).GetAwaiter().GetResult();
+        Store = new S3BatchStore(_s3, _bucket);
+    }
+
+    protected override IBatchStore Store { get; }
+
+    /// <summary>An endpoint nobody listens on, without retries: every call fails at once.</summary>
+    protected override IBatchStore BrokenStore { get; } = new S3BatchStore(Unreachable(), "nowhere");
+
+    protected override Task PutBehindAsync(string key, byte[] content) =>
+        _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = key, InputStream = new MemoryStream(content) });
+
+    protected override Task DeleteBehindAsync(string key) => _s3.DeleteObjectAsync(_bucket, key);
+
+    internal static AmazonS3Client Unreachable() =>
+        new(MotoServer.Credentials, new AmazonS3Config { ServiceURL = "http://127.0.0.1:9", ForcePathStyle = true, AuthenticationRegion = MotoServer.Region, MaxErrorRetry = 0, Timeout = TimeSpan.FromSeconds(5) });
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _s3.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>The sweep over a fresh moto bucket.</summary>
+public sealed class S3IncomingSweepTests : IncomingSweepContract, IClassFixture<MotoServer>
+{
+    private readonly AmazonS3Client _s3;
+    private readonly string _bucket = "sweep-" + Guid.NewGuid().ToString("N")[..12];
+
+    public S3IncomingSweepTests(MotoServer moto)
+    {
+        ArgumentNullException.ThrowIfNull(moto);
+        _s3 = moto.CreateS3();
+        _s3.PutBucketAsync(_bucket).GetAwaiter().GetResult();
+        Store = new S3BatchStore(_s3, _bucket);
+    }
+
+    protected override IBatchStore Store { get; }
+
+    protected override Task PutBehindAsync(string key, byte[] content) =>
+        _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = key, InputStream = new MemoryStream(content) });
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _s3.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>What only the S3 store does.</summary>
 public sealed class S3BatchStoreTests(MotoServer moto) : IClassFixture<MotoServer>
 {
-    [Fact]
-    public async Task CreateAsync_KeyTaken_ReturnsFalseAndKeepsTheFirst()
-    {
-        await using var function = await MotoFunction.CreateAsync(moto, uploadModel: false);
-        var store = new S3BatchStore(function.S3, function.Bucket);
-
-        using var first = new MemoryStream("first"u8.ToArray());
-        using var second = new MemoryStream("second"u8.ToArray());
-        var created = await store.CreateAsync("outgoing/m/a.csv", first, CancellationToken.None);
-        var again = await store.CreateAsync("outgoing/m/a.csv", second, CancellationToken.None);
-
-        Assert.Equal((true, false), (created, again));
-        Assert.Equal("first", await function.ReadAsync("outgoing/m/a.csv"));
-    }
-
-    [Fact]
-    public async Task MoveAsync_DestinationTaken_CopiesUnderAUniqueKeyAndDeletesTheSource()
-    {
-        await using var function = await MotoFunction.CreateAsync(moto, uploadModel: false);
-        await function.PutAsync("incoming/m/a.csv", "new");
-        await function.PutAsync("failed/m/a.csv", "old");
-        var store = new S3BatchStore(function.S3, function.Bucket);
-
-        var moved = await store.MoveAsync("incoming/m/a.csv", "failed/m/a.csv", CancellationToken.None);
-
-        Assert.StartsWith("failed/m/a.csv.", moved, StringComparison.Ordinal);
-        Assert.Equal("old", await function.ReadAsync("failed/m/a.csv"));
-        Assert.Equal("new", await function.ReadAsync(moved));
-        Assert.Empty(await function.KeysAsync("incoming/"));
-    }
-
     [Fact]
     public async Task StatAsync_Object_IdentityIsTheUnquotedETag()
     {
@@ -43,14 +85,34 @@ public sealed class S3BatchStoreTests(MotoServer moto) : IClassFixture<MotoServe
         var store = new S3BatchStore(function.S3, function.Bucket);
 
         var stat = await store.StatAsync("incoming/m/a.csv", CancellationToken.None);
-        var missing = await store.StatAsync("incoming/m/none.csv", CancellationToken.None);
 
-        Assert.NotNull(stat);
         // The MD5 of the content: S3's ETag for a single-part upload.
 #pragma warning disable CA5351 // Not security: it is how S3 computes the ETag.
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData("x,y\n"u8)), stat.Identity);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData("x,y\n"u8)), stat!.Identity);
 #pragma warning restore CA5351
-        Assert.Equal(4, stat.Length);
-        Assert.Null(missing);
+    }
+
+    [Fact]
+    public async Task StatAsync_EveryS3Failure_TranslatedWithTheBucketKeptOutOfTheMessage()
+    {
+        var store = new S3BatchStore(S3BatchStoreContractTests.Unreachable(), "private-bucket");
+
+        var failure = await Assert.ThrowsAsync<BatchStoreException>(() => store.StatAsync("incoming/iris/a.csv", CancellationToken.None));
+
+        Assert.DoesNotContain("private-bucket", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("s3://private-bucket", failure.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenReadAsync_ArchivedObject_StoreExceptionNotAnSdkOne()
+    {
+        await using var function = await MotoFunction.CreateAsync(moto, uploadModel: false);
+        await function.S3.PutObjectAsync(new PutObjectRequest { BucketName = function.Bucket, Key = "incoming/iris/cold.csv", ContentBody = "x", StorageClass = S3StorageClass.Glacier });
+        var store = new S3BatchStore(function.S3, function.Bucket);
+        var stat = await store.StatAsync("incoming/iris/cold.csv", CancellationToken.None);
+
+        var failure = await Assert.ThrowsAsync<BatchStoreException>(() => store.OpenReadAsync(stat!, CancellationToken.None));
+
+        Assert.Equal("could not read 'incoming/iris/cold.csv': 403 InvalidObjectState", failure.Message);
     }
 }

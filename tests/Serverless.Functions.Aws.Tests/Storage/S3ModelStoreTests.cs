@@ -10,6 +10,24 @@ namespace Serverless.Functions.Aws.Tests.Storage;
 public sealed class S3ModelStoreTests(MotoServer moto) : IClassFixture<MotoServer>
 {
     [Fact]
+    public async Task OpenReadAsync_FileReplacedAfterItsStat_RefusedRatherThanCachingOtherBytes()
+    {
+        await using var function = await MotoFunction.CreateAsync(moto);
+        var store = new S3ModelStore(function.S3, function.Bucket);
+        var manifest = Serverless.Inference.Repository.ModelFilePath.Manifest("iris");
+        await store.StatAsync(manifest, CancellationToken.None);
+
+        await function.PutAsync("models/iris/model.json", "{ }");
+
+        var failure = await Assert.ThrowsAsync<Serverless.Inference.InferenceException>(() => store.OpenReadAsync(manifest, CancellationToken.None));
+        Assert.Equal(Serverless.Inference.InferenceErrorKind.Unavailable, failure.Kind);
+        Assert.Contains("changed while it was being loaded", failure.Message, StringComparison.Ordinal);
+        await store.StatAsync(manifest, CancellationToken.None);
+        await using var fresh = await store.OpenReadAsync(manifest, CancellationToken.None);
+        Assert.Equal("{ }", await new StreamReader(fresh).ReadToEndAsync());
+    }
+
+    [Fact]
     public async Task ListAndStat_ModelsPrefix_FindsModelsWithManifestAndVersionsWithOnnx()
     {
         await using var function = await MotoFunction.CreateAsync(moto);

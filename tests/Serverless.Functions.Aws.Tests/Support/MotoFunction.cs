@@ -37,7 +37,7 @@ public sealed class MotoFunction : IAsyncDisposable
 
     internal EventDispatcher Dispatcher { get; }
 
-    public static async Task<MotoFunction> CreateAsync(MotoServer moto, bool uploadModel = true)
+    public static async Task<MotoFunction> CreateAsync(MotoServer moto, bool uploadModel = true, int? sweepAfterMinutes = null)
     {
         var bucket = "inference-" + Guid.NewGuid().ToString("N")[..12];
         using var s3 = moto.CreateS3();
@@ -69,6 +69,7 @@ public sealed class MotoFunction : IAsyncDisposable
             LambdaContract.BucketVariable => bucket,
             "AWS_ENDPOINT_URL_S3" => moto.ServiceUrl,
             "AWS_REGION" => MotoServer.Region,
+            LambdaContract.SweepAfterMinutesVariable => sweepAfterMinutes?.ToString(System.Globalization.CultureInfo.InvariantCulture),
             _ => null,
         });
         var services = new ServiceCollection().AddLogging().AddAwsFunction(settings);
@@ -128,6 +129,15 @@ public sealed class MotoFunction : IAsyncDisposable
     {
         var invocation = new LambdaInvocation(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow.AddMinutes(1), null, null, null, null, Encoding.UTF8.GetBytes(eventJson));
         return await Dispatcher.HandleAsync(invocation, cancellationToken);
+    }
+
+    /// <summary>Removes the results of an input, as if its event had never been delivered.</summary>
+    public async Task DeleteOutgoingOfAsync(string incomingKey)
+    {
+        foreach (var key in await KeysAsync("outgoing/" + incomingKey["incoming/".Length..] + "."))
+        {
+            await S3.DeleteObjectAsync(Bucket, key);
+        }
     }
 
     public async Task<List<string>> KeysAsync(string prefix)

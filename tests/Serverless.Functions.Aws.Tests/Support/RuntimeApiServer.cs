@@ -15,7 +15,7 @@ public sealed record PostedAnswer(string RequestId, string Kind, string? Content
 }
 
 /// <summary>
-/// The Lambda Runtime API (2018-06-01) as ENVIRONMENT.md documents it, on 127.0.0.1 and a free port: next hands
+/// The Lambda Runtime API (version 2018-06-01, the endpoints a custom runtime calls), on 127.0.0.1 and a free port: next hands
 /// out queued events with request id, deadline and trace headers; response/error answer 202 once, 403 for a second
 /// post to the same id, 400 for an id it never handed out; init/error answers 202.
 /// </summary>

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Azure.Batch;
+using Serverless.Inference.Batch;
 
 namespace Serverless.Functions.Azure.Tests.Batch;
 
@@ -92,42 +95,54 @@ public sealed class ScoreBlobTests(Azurite azurite) : IClassFixture<Azurite>, IA
     }
 
     [Theory]
-    [InlineData("iris/bad name.csv")]
+    [InlineData("iris/Sales report 2026 (final)+v2 é.csv")]
+    [InlineData("iris/my file+v2 é.csv")]
     [InlineData("iris/x;rm.csv")]
     [InlineData("iris/.hidden.csv")]
-    [InlineData("Iris Model/x.csv")]
-    [InlineData("x.csv")]
-    [InlineData("iris/1/2/x.csv")]
-    public async Task RunAsync_BlobNameOutsideTheAllowedSet_RefusedWithoutRetryAndNothingWritten(string name)
+    public async Task RunAsync_FileNamesPeopleUse_Scored(string name)
     {
         var storage = azurite.CreateClient();
         var blob = await Blobs.PutAsync(storage, "incoming/" + name, $"{Iris.Header}\n{Iris.Csv(0)}\n");
-        var outgoingBefore = await Blobs.ListAsync(storage, "outgoing");
-        var failedBefore = await Blobs.ListAsync(storage, "failed");
 
         await _app.ScoreAsync(blob);
 
-        Assert.True(await blob.ExistsAsync());
-        Assert.Equal(outgoingBefore, await Blobs.ListAsync(storage, "outgoing"));
-        Assert.Equal(failedBefore, await Blobs.ListAsync(storage, "failed"));
+        var outgoing = await Blobs.ListAsync(storage, "outgoing", name + ".");
+        Assert.Equal(2, outgoing.Count);
+        Assert.Contains(Iris.Labels[0], await Blobs.ReadTextAsync(storage, Assert.Single(outgoing, k => k.EndsWith(".results.csv", StringComparison.Ordinal))), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Iris Model/x.csv", "is not a model or version name")]
+    [InlineData("x.csv", "is not incoming/<model>[/<version>]/<file>")]
+    [InlineData("iris/1/2/x.csv", "is not incoming/<model>[/<version>]/<file>")]
+    public async Task RunAsync_BlobNameOutsideTheLayout_MovedToFailedRefusedWithTheReasonWithoutRetry(string name, string reason)
+    {
+        var storage = azurite.CreateClient();
+        var blob = await Blobs.PutAsync(storage, "incoming/" + name, $"{Iris.Header}\n{Iris.Csv(0)}\n");
+
+        await _app.ScoreAsync(blob);
+
+        Assert.False(await blob.ExistsAsync());
+        var refused = Serverless.Inference.Batch.BatchKey.RefusedKey("incoming/" + name);
+        Assert.Equal($"{Iris.Header}\n{Iris.Csv(0)}\n", await Blobs.ReadTextAsync(storage, refused));
+        using var document = JsonDocument.Parse(await Blobs.ReadTextAsync(storage, refused + ".error.json"));
+        Assert.Equal("incoming/" + name, document.RootElement.GetProperty("input").GetString());
+        Assert.Contains(reason, document.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task RunAsync_UnknownModel_ThrowsForRedeliveryThenMovesToFailed()
+    public async Task RunAsync_UnknownModel_MovedToFailedAtOnceWithoutRedelivery()
     {
         var storage = azurite.CreateClient();
         var blob = await Blobs.PutAsync(storage, "incoming/nosuch/rows.csv", $"{Iris.Header}\n{Iris.Csv(0)}\n");
 
-        var first = await Assert.ThrowsAsync<BatchRetryException>(() => _app.ScoreAsync(blob));
-        await Assert.ThrowsAsync<BatchRetryException>(() => _app.ScoreAsync(blob));
         await _app.ScoreAsync(blob);
 
-        Assert.Contains("unknown model 'nosuch'", first.Message, StringComparison.Ordinal);
         Assert.False(await blob.ExistsAsync());
         var failed = await Blobs.ListAsync(storage, "failed", "nosuch/rows.csv");
         Assert.Contains("failed/nosuch/rows.csv", failed);
         using var error = JsonDocument.Parse(await Blobs.ReadTextAsync(storage, "failed/nosuch/rows.csv.error.json"));
-        Assert.Equal(3, error.RootElement.GetProperty("attempts").GetInt32());
+        Assert.Equal(1, error.RootElement.GetProperty("attempts").GetInt32());
         Assert.Contains("unknown model 'nosuch'", error.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal($"{Iris.Header}\n{Iris.Csv(0)}\n", await Blobs.ReadTextAsync(storage, "failed/nosuch/rows.csv"));
         Assert.Empty(await Blobs.ListAsync(storage, "outgoing", "nosuch/"));
@@ -137,16 +152,27 @@ public sealed class ScoreBlobTests(Azurite azurite) : IClassFixture<Azurite>, IA
     }
 
     [Fact]
+    public async Task RunAsync_RetryableFailure_ThrowsForRedeliveryThenMovesToFailed()
+    {
+        var storage = azurite.CreateClient();
+        var blob = await Blobs.PutAsync(storage, "incoming/iris/columns.csv", "a,b,c,d\n1,2,3,4\n");
+
+        var first = await Assert.ThrowsAsync<BatchRetryException>(() => _app.ScoreAsync(blob));
+        await Assert.ThrowsAsync<BatchRetryException>(() => _app.ScoreAsync(blob));
+        await _app.ScoreAsync(blob);
+
+        Assert.Contains("the CSV header has no column(s)", first.Message, StringComparison.Ordinal);
+        Assert.False(await blob.ExistsAsync());
+        using var error = JsonDocument.Parse(await Blobs.ReadTextAsync(storage, "failed/iris/columns.csv.error.json"));
+        Assert.Equal(3, error.RootElement.GetProperty("attempts").GetInt32());
+    }
+
+    [Fact]
     public async Task RunAsync_FailedNameAlreadyTaken_MovedBesideItWithoutOverwriting()
     {
         var storage = azurite.CreateClient();
         await Blobs.PutAsync(storage, "failed/nosuch/taken.csv", "an earlier failure");
         var blob = await Blobs.PutAsync(storage, "incoming/nosuch/taken.csv", $"{Iris.Header}\n{Iris.Csv(1)}\n");
-
-        for (var attempt = 1; attempt < 3; attempt++)
-        {
-            await Assert.ThrowsAsync<BatchRetryException>(() => _app.ScoreAsync(blob));
-        }
 
         await _app.ScoreAsync(blob);
 
@@ -156,4 +182,8 @@ public sealed class ScoreBlobTests(Azurite azurite) : IClassFixture<Azurite>, IA
         Assert.Equal($"{Iris.Header}\n{Iris.Csv(1)}\n", await Blobs.ReadTextAsync(storage, moved));
         Assert.Contains(moved + ".error.json", await Blobs.ListAsync(storage, "failed", "nosuch/taken.csv."));
     }
+
+    [Fact]
+    public void Services_BatchRunner_OneInstanceForEveryInvocationAsOnAws() =>
+        Assert.Same(_app.Services.GetRequiredService<BatchJobRunner>(), _app.Services.GetRequiredService<BatchJobRunner>());
 }

@@ -18,7 +18,7 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void Metadata_ListsExactlyTheAppsFunctions()
     {
-        Assert.Equal(["HealthLive", "HealthReady", "OpenInference", AzureContract.ScoreBlobFunction], Functions.Value.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.Equal(["HealthLive", "HealthReady", "OpenInference", AzureContract.ScoreBlobFunction, AzureContract.SweepIncomingFunction], Functions.Value.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
         Assert.All(Functions.Value, f => Assert.Equal("dotnet-isolated", f.GetProperty("language").GetString()));
         Assert.All(Functions.Value, f => Assert.Equal("Serverless.Functions.Azure.dll", f.GetProperty("scriptFile").GetString()));
     }
@@ -47,6 +47,23 @@ public sealed class FunctionsMetadataTests
         Assert.Equal(AzureContract.StorageConnection, trigger.GetProperty("connection").GetString());
         Assert.Equal("EventGrid", trigger.GetProperty("source").GetString());
         Assert.Equal("True", trigger.GetProperty("properties").GetProperty("supportsDeferredBinding").GetString());
+    }
+
+    [Fact]
+    public void Metadata_SweepIncoming_TimerTriggerOnTheScheduleSetting()
+    {
+        var trigger = Assert.Single(Binding(AzureContract.SweepIncomingFunction));
+
+        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal($"%{AzureContract.SweepScheduleSetting}%", trigger.GetProperty("schedule").GetString());
+    }
+
+    [Fact]
+    public void HostJson_FunctionTimeoutIsTheBatchRunnersDeadline()
+    {
+        using var host = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "host.json")));
+
+        Assert.Equal(Serverless.Functions.Azure.Hosting.InferenceSettings.FunctionTimeout, TimeSpan.Parse(host.RootElement.GetProperty("functionTimeout").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

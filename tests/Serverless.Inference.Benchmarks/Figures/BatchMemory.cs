@@ -27,13 +27,13 @@ internal static partial class BatchMemory
             "batch-memory: iris, peak RSS of a fresh process scoring 100,000 vs 2,000,000 rows",
             Report.Invariant($"each child: dotnet {Path.GetFileName(program)} {ChildCommand} <rows> <csv|jsonl> — streams its input file to disk (seed {Seed}), GC.Collect, loads iris, BatchScorer (the model's default micro-batch) to a file,") + Environment.NewLine +
             Report.Invariant($"then reports VmHWM (peak RSS over its whole life) and VmRSS from /proc/self/status. {Repetitions} children per size and format, alternating small/large; medians."));
-        if (BatchFiles.ResidentSet() is null)
+        if (ScoringHarness.ResidentSet() is null)
         {
             Report.Line($"no /proc/self/status here: this figure needs Linux");
             return;
         }
 
-        var dotnet = BatchFiles.DotnetHost();
+        var dotnet = ScoringHarness.DotnetHost();
         foreach (var format in new[] { "csv", "jsonl" })
         {
             var small = new List<Child>();
@@ -89,12 +89,12 @@ internal static partial class BatchMemory
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
-            var before = BatchFiles.ResidentSet() ?? throw new InvalidOperationException("no /proc/self/status");
+            var before = ScoringHarness.ResidentSet() ?? throw new InvalidOperationException("no /proc/self/status");
 
-            using var host = BatchFiles.SampleHost();
+            using var host = ScoringHarness.SampleHost();
             using var lease = await host.AcquireAsync("iris", null, CancellationToken.None);
-            var (elapsed, summary) = await BatchFiles.ScoreAsync(lease, input, Path.Combine(folder.FullName, "results." + format.Extension()), format, null);
-            var after = BatchFiles.ResidentSet() ?? throw new InvalidOperationException("no /proc/self/status");
+            var (elapsed, summary) = await ScoringHarness.ScoreAsync(lease, input, Path.Combine(folder.FullName, "results." + format.Extension()), format, null);
+            var after = ScoringHarness.ResidentSet() ?? throw new InvalidOperationException("no /proc/self/status");
             if (summary.RowsIn != rows || summary.RowsFailed != 0)
             {
                 await Console.Error.WriteLineAsync(Report.Invariant($"scored {summary.RowsIn} rows of {rows}, {summary.RowsFailed} failed"));

@@ -62,7 +62,7 @@ internal static class BatchThroughput
             features);
         Report.Line($"generated in {Stopwatch.GetElapsedTime(generating).TotalSeconds:F1} s: {Rows:N0} rows, CSV {new FileInfo(csv).Length / 1048576.0:F1} MiB, JSONL {new FileInfo(jsonl).Length / 1048576.0:F1} MiB (+ {PrefixRows:N0}-row prefixes of each)");
 
-        using var host = BatchFiles.SampleHost();
+        using var host = ScoringHarness.SampleHost();
         using var lease = await host.AcquireAsync("iris", null, CancellationToken.None);
         var session = lease.Model.Session;
         using var runOptions = new RunOptions();
@@ -70,8 +70,8 @@ internal static class BatchThroughput
         Report.Line($"iris loaded in {lease.LoadReport.Total.TotalMilliseconds:F0} ms; outputs {string.Join(", ", bare.OutputNames)}");
 
         using var batches = new PreBuilt(features, Rows, MicroBatch);
-        CheckFirstBatchAgrees(bare, batches, await BatchFiles.ScoreAsync(lease, csvPrefix, output + ".csv", BatchFormat.Csv, MicroBatch), output + ".csv");
-        await BatchFiles.ScoreAsync(lease, jsonlPrefix, output + ".jsonl", BatchFormat.Jsonl, MicroBatch);
+        CheckFirstBatchAgrees(bare, batches, await ScoringHarness.ScoreAsync(lease, csvPrefix, output + ".csv", BatchFormat.Csv, MicroBatch), output + ".csv");
+        await ScoringHarness.ScoreAsync(lease, jsonlPrefix, output + ".jsonl", BatchFormat.Jsonl, MicroBatch);
         bare.Time(batches);
 
         var variants = new (string Label, Func<Task<Sample>> Measure)[]
@@ -174,7 +174,7 @@ internal static class BatchThroughput
 
     private static async Task<Sample> ScoreAsync(ModelLease lease, string input, string output, BatchFormat format, int microBatch)
     {
-        var (elapsed, summary) = await BatchFiles.ScoreAsync(lease, input, output, format, microBatch);
+        var (elapsed, summary) = await ScoringHarness.ScoreAsync(lease, input, output, format, microBatch);
         if (summary.RowsFailed != 0)
         {
             throw new InvalidOperationException(Report.Invariant($"{summary.RowsFailed} of {summary.RowsIn} rows failed in {input}"));

@@ -35,13 +35,13 @@ internal static partial class RequestMemory
             "then VmHWM reset (/proc/self/clear_refs 5) and <burst> copies of the largest request sent at once; peak = VmHWM, after = VmRSS 2 s later. " +
             Report.Invariant($"{Repetitions} children each; medians.") + Environment.NewLine +
             "largest requests: iris 1,024 rows; minilm 64 texts of 300+ words (cut to 256 tokens); ppocr-cls 64 PNG text lines of 800 x 200; resnet18 one [1,3,224,224] FP32 tensor (binary).");
-        if (BatchFiles.ResidentSet() is null)
+        if (ScoringHarness.ResidentSet() is null)
         {
             Report.Line($"no /proc/self/status here: this figure needs Linux");
             return;
         }
 
-        var dotnet = BatchFiles.DotnetHost();
+        var dotnet = ScoringHarness.DotnetHost();
         Console.WriteLine();
         Console.WriteLine(Report.Invariant($"{"model",-10} {"memory",7} {"burst",5}  {"answers",-22} {"loaded MiB",10} {"peak MiB",9} {"after MiB",9} {"peak/memory",11}"));
         foreach (var model in Models)
@@ -88,7 +88,7 @@ internal static partial class RequestMemory
             }
         }
 
-        var loaded = BatchFiles.ResidentSet()!.Value;
+        var loaded = ScoringHarness.ResidentSet()!.Value;
         // Resets VmHWM to the current RSS, so the peak read next belongs to the large requests alone.
         await File.WriteAllTextAsync("/proc/self/clear_refs", "5");
         var statuses = await Task.WhenAll(Enumerable.Range(0, burst).Select(async _ =>
@@ -96,9 +96,9 @@ internal static partial class RequestMemory
             using var response = await client.SendAsync(Post(uri, large));
             return (int)response.StatusCode;
         }));
-        var peak = BatchFiles.ResidentSet()!.Value;
+        var peak = ScoringHarness.ResidentSet()!.Value;
         await Task.Delay(TimeSpan.FromSeconds(2));
-        var after = BatchFiles.ResidentSet()!.Value;
+        var after = ScoringHarness.ResidentSet()!.Value;
         var answers = string.Join(' ', statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => Report.Invariant($"{g.Count()}x{g.Key}")));
         Console.WriteLine(Report.Invariant($"answers={answers.Replace(' ', ',')} loaded_kb={loaded.RssKiB} hwm_kb={peak.PeakKiB} rss_kb={after.RssKiB}"));
         return 0;

@@ -4,6 +4,7 @@ using Serverless.Inference.Tests.Batch.Support;
 
 namespace Serverless.Inference.Tests.Batch;
 
+/// <summary>What only the local folder does; the contract every store keeps is in <see cref="LocalFolderBatchStoreContractTests"/>.</summary>
 public sealed class LocalFolderBatchStoreTests : IDisposable
 {
     private readonly TempDropFolder _drop = new();
@@ -11,115 +12,87 @@ public sealed class LocalFolderBatchStoreTests : IDisposable
     public void Dispose() => _drop.Dispose();
 
     [Fact]
-    public async Task StatAsync_File_IdentityIsTheContentHashAndFollowsChanges()
+    public async Task StatAsync_File_IdentityIsTheContentHash()
     {
         var key = _drop.Put("incoming/m/a.csv", "one");
 
-        var first = await _drop.Store.StatAsync(key, CancellationToken.None);
-        _drop.Put(key, "three");
-        var second = await _drop.Store.StatAsync(key, CancellationToken.None);
+        var stat = await _drop.Store.StatAsync(key, CancellationToken.None);
 
-        Assert.Equal(new BatchObject(key, TempDropFolder.Identity("one"u8.ToArray()), 3), first);
-        Assert.Equal(new BatchObject(key, TempDropFolder.Identity("three"u8.ToArray()), 5), second);
-        Assert.Null(await _drop.Store.StatAsync("incoming/m/missing.csv", CancellationToken.None));
+        Assert.Equal((TempDropFolder.Identity("one"u8.ToArray()), 3L), (stat!.Identity, stat.Length));
+        Assert.Equal(File.GetLastWriteTimeUtc(_drop.PathOf(key)), stat.LastModified.UtcDateTime);
     }
 
     [Fact]
-    public async Task CreateAsync_NewKey_CreatesFoldersAndTheFile()
+    public async Task OpenReadAsync_ReplacedInPlaceKeepingSizeAndTime_WholeReadRefusesAtTheEnd()
     {
-        Assert.True(await Create("outgoing/m/1/r.csv", "result"));
+        var key = _drop.Put("incoming/m/a.csv", "original\n");
+        var written = File.GetLastWriteTimeUtc(_drop.PathOf(key));
+        var stat = await _drop.Store.StatAsync(key, CancellationToken.None);
+        _drop.Put(key, "replaced\n");
+        File.SetLastWriteTimeUtc(_drop.PathOf(key), written);
 
-        Assert.Equal("result", _drop.ReadText("outgoing/m/1/r.csv"));
-        Assert.Equal(["outgoing/m/1/r.csv"], _drop.Files());
+        await using var stream = await _drop.Store.OpenReadAsync(stat!, CancellationToken.None);
+        using var reader = new StreamReader(stream);
+
+        await Assert.ThrowsAsync<BatchObjectChangedException>(() => reader.ReadToEndAsync());
     }
 
     [Fact]
-    public async Task CreateAsync_ExistingKey_ReturnsFalseAndKeepsTheFirstContent()
+    public async Task CreateAsync_KeyTaken_NoTemporaryFileRemains()
     {
         Assert.True(await Create("outgoing/m/r.csv", "first"));
-
         Assert.False(await Create("outgoing/m/r.csv", "second"));
-        Assert.Equal("first", _drop.ReadText("outgoing/m/r.csv"));
+
         Assert.Equal(["outgoing/m/r.csv"], _drop.Files());
     }
 
     [Fact]
-    public async Task CreateAsync_EightRacingCreates_ExactlyOneWinsAndNoTemporaryFileRemains()
+    public async Task CreateAsync_FileNameOf255Bytes_Published()
     {
-        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var racers = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
-        {
-            await go.Task;
-            return (Won: await Create("outgoing/m/race.csv", $"racer {i}"), Racer: i);
-        })).ToArray();
-        go.SetResult();
+        var key = "outgoing/m/" + new string('r', 251) + ".csv";
 
-        var results = await Task.WhenAll(racers);
+        Assert.True(await Create(key, "long name"));
 
-        var winner = Assert.Single(results, r => r.Won);
-        Assert.Equal($"racer {winner.Racer}", _drop.ReadText("outgoing/m/race.csv"));
-        Assert.Equal(["outgoing/m/race.csv"], _drop.Files());
-    }
-
-    [Fact]
-    public async Task WriteAsync_ExistingKey_ReplacesItWithoutLeavingTemporaryFiles()
-    {
-        await _drop.Store.WriteAsync("failed/m/a.csv.x.attempts", "1"u8.ToArray(), CancellationToken.None);
-        await _drop.Store.WriteAsync("failed/m/a.csv.x.attempts", "2"u8.ToArray(), CancellationToken.None);
-
-        Assert.Equal("2", _drop.ReadText("failed/m/a.csv.x.attempts"));
-        Assert.Equal(["failed/m/a.csv.x.attempts"], _drop.Files());
-    }
-
-    [Fact]
-    public async Task MoveAsync_FreeTarget_CopiesThenRemovesTheSource()
-    {
-        var key = _drop.Put("incoming/m/a.csv", "content");
-
-        await _drop.Store.MoveAsync(key, "failed/m/a.csv", CancellationToken.None);
-
-        Assert.Equal(["failed/m/a.csv"], _drop.Files());
-        Assert.Equal("content", _drop.ReadText("failed/m/a.csv"));
-    }
-
-    [Fact]
-    public async Task MoveAsync_TakenTarget_KeepsBothUnderAnotherName()
-    {
-        var key = _drop.Put("incoming/m/a.csv", "second");
-        _drop.Put("failed/m/a.csv", "first");
-
-        var moved = await _drop.Store.MoveAsync(key, "failed/m/a.csv", CancellationToken.None);
-
-        var files = _drop.Files();
-        Assert.Equal(2, files.Count);
-        Assert.Equal(moved, Assert.Single(files, f => f != "failed/m/a.csv"));
-        Assert.Equal("first", _drop.ReadText("failed/m/a.csv"));
-        var other = Assert.Single(files, f => f != "failed/m/a.csv");
-        Assert.StartsWith("failed/m/a.csv.", other, StringComparison.Ordinal);
-        Assert.Equal("second", _drop.ReadText(other));
+        Assert.Equal([key], _drop.Files());
     }
 
     [Theory]
     [InlineData("")]
     [InlineData("../x.csv")]
     [InlineData("incoming/../../x.csv")]
-    [InlineData("incoming/m/a b.csv")]
     [InlineData("incoming//a.csv")]
     [InlineData("/etc/passwd")]
     [InlineData("incoming\\m\\a.csv")]
-    public async Task EveryOperation_KeyBreakingTheNameRule_IsRefusedWithoutTouchingTheFileSystem(string key)
+    [InlineData("incoming/m/a.csv/")]
+    [InlineData("incoming/m/a\tb.csv")]
+    public async Task EveryOperation_KeyBreakingTheKeyRule_RefusedWithoutTouchingTheFileSystem(string key)
     {
         _drop.Put("incoming/m/a.csv", "content");
         var before = _drop.Snapshot();
+        var pinned = new BatchObject(key, "sha256:00", 7, DateTimeOffset.UtcNow);
 
         await AssertRefused(() => _drop.Store.StatAsync(key, CancellationToken.None));
-        await AssertRefused(() => _drop.Store.OpenReadAsync(key, CancellationToken.None));
+        await AssertRefused(() => _drop.Store.OpenReadAsync(pinned, CancellationToken.None));
         await AssertRefused(() => Create(key, "x"));
         await AssertRefused(() => _drop.Store.WriteAsync(key, "x"u8.ToArray(), CancellationToken.None));
-        await AssertRefused(() => _drop.Store.MoveAsync("incoming/m/a.csv", key, CancellationToken.None));
-        await AssertRefused(() => _drop.Store.MoveAsync(key, "failed/m/a.csv", CancellationToken.None));
+        await AssertRefused(() => _drop.Store.DeleteAsync(pinned, CancellationToken.None));
 
         Assert.Equal(before, _drop.Snapshot());
+    }
+
+    [Fact]
+    public async Task ListAsync_TemporaryFilesOfAPublishInFlight_NotListed()
+    {
+        _drop.Put("outgoing/m/r.csv", "r");
+        _drop.Put($"outgoing/m/.{Guid.NewGuid():N}.part", "half written");
+
+        var listed = new List<string>();
+        await foreach (var item in _drop.Store.ListAsync("outgoing/", CancellationToken.None))
+        {
+            listed.Add(item.Key);
+        }
+
+        Assert.Equal(["outgoing/m/r.csv"], listed);
     }
 
     [Fact]
@@ -147,8 +120,8 @@ public sealed class LocalFolderBatchStoreTests : IDisposable
 
     private static async Task AssertRefused(Func<Task> operation)
     {
-        var e = await Assert.ThrowsAsync<InferenceException>(operation);
-        Assert.Equal(InferenceErrorKind.BadRequest, e.Kind);
-        Assert.EndsWith("is not a valid batch key", e.Message, StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<BatchStoreException>(operation);
+        Assert.True(e.KeyRefused);
+        Assert.Contains("is not a key a drop folder can hold", e.Message, StringComparison.Ordinal);
     }
 }

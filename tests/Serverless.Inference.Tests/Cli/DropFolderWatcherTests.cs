@@ -70,7 +70,7 @@ public sealed class DropFolderWatcherTests(BatchModels models) : IClassFixture<B
     [Fact]
     public async Task ScanOnceAsync_FileThatWillRetry_RetriedOnlyAfterItsRetryTime()
     {
-        var key = _drop.Put("incoming/nomodel/data.csv", "a\n1\n");
+        var key = _drop.Put("incoming/iris/columns.csv", "a,b,c,d\n1,2,3,4\n");
         using var watcher = Watcher(maxAttempts: 3);
         Assert.Empty(await watcher.ScanOnceAsync(CancellationToken.None));
 
@@ -89,9 +89,9 @@ public sealed class DropFolderWatcherTests(BatchModels models) : IClassFixture<B
         _time.Advance(TimeSpan.FromSeconds(5));
         var third = Assert.Single(await watcher.ScanOnceAsync(CancellationToken.None));
         Assert.Equal(BatchOutcomeKind.Failed, third.Kind);
-        Assert.Equal("unknown model 'nomodel'", third.Error);
+        Assert.StartsWith("the CSV header has no column(s)", third.Error, StringComparison.Ordinal);
         Assert.False(_drop.Exists(key));
-        Assert.True(_drop.Exists("failed/nomodel/data.csv"));
+        Assert.True(_drop.Exists("failed/iris/columns.csv"));
 
         _time.Advance(TimeSpan.FromMinutes(1));
         Assert.Empty(await watcher.ScanOnceAsync(CancellationToken.None));
@@ -120,7 +120,7 @@ public sealed class DropFolderWatcherTests(BatchModels models) : IClassFixture<B
     private DropFolderWatcher Watcher(int maxAttempts = 3) =>
         new(
             _drop.Store,
-            new BatchJobRunner(_drop.Store, models.Host, new BatchRunnerOptions { MaxAttempts = maxAttempts, WorkDirectory = _drop.WorkDirectory }),
+            new BatchJobRunner(_drop.Store, models.Host, new BatchRunnerOptions { MaxAttempts = maxAttempts, WorkDirectory = _drop.WorkDirectory }, null, _time),
             _time,
             NullLogger<DropFolderWatcher>.Instance);
 }

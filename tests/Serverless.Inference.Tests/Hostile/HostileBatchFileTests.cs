@@ -82,7 +82,9 @@ public sealed class HostileBatchFileTests(BatchModels models) : IClassFixture<Ba
     public async Task ProcessAsync_StoreThrowsSomethingUnforeseenOnRead_CountsAttemptsThenMovesToFailed()
     {
         var key = _drop.Put("incoming/iris/unlucky.jsonl", IrisExpected.Json(0) + "\n");
-        var runner = Runner(new ThrowingBatchStore(_drop.Store, onRead: () => new NotSupportedException("the disk said no")));
+        // The three scoring reads fail; the read that moves the file to failed/ works.
+        var reads = 0;
+        var runner = Runner(new ThrowingBatchStore(_drop.Store, onRead: () => ++reads <= 3 ? new NotSupportedException("the disk said no") : null));
 
         var outcomes = new[]
         {
@@ -123,20 +125,22 @@ public sealed class HostileBatchFileTests(BatchModels models) : IClassFixture<Ba
 
     private DropFolderWatcher Watcher(BatchJobRunner runner) => new(_drop.Store, runner, _time, NullLogger<DropFolderWatcher>.Instance);
 
-    private sealed class ThrowingBatchStore(IBatchStore inner, Func<Exception>? onRead = null, Func<string, Exception?>? onStat = null) : IBatchStore
+    private sealed class ThrowingBatchStore(IBatchStore inner, Func<Exception?>? onRead = null, Func<string, Exception?>? onStat = null) : IBatchStore
     {
         public string Description => inner.Description;
 
         public Task<BatchObject?> StatAsync(string key, CancellationToken cancellationToken) =>
             onStat?.Invoke(key) is { } error ? throw error : inner.StatAsync(key, cancellationToken);
 
-        public Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken) =>
-            onRead is not null && key.StartsWith(BatchKey.Incoming + "/", StringComparison.Ordinal) ? throw onRead() : inner.OpenReadAsync(key, cancellationToken);
+        public Task<Stream> OpenReadAsync(BatchObject pinned, long offset, long? length, CancellationToken cancellationToken) =>
+            pinned.Key.StartsWith(BatchKey.Incoming + "/", StringComparison.Ordinal) && onRead?.Invoke() is { } error ? throw error : inner.OpenReadAsync(pinned, offset, length, cancellationToken);
 
         public Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken) => inner.CreateAsync(key, content, cancellationToken);
 
         public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteAsync(key, content, cancellationToken);
 
-        public Task<string> MoveAsync(string from, string to, CancellationToken cancellationToken) => inner.MoveAsync(from, to, cancellationToken);
+        public Task<bool> DeleteAsync(BatchObject pinned, CancellationToken cancellationToken) => inner.DeleteAsync(pinned, cancellationToken);
+
+        public IAsyncEnumerable<BatchObject> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
     }
 }

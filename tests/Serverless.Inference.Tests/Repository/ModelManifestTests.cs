@@ -92,14 +92,13 @@ public sealed class ModelManifestTests
     }
 
     [Theory]
-    [InlineData("""{ "max_batch_size": 0, "intra_op_threads": 0 }""")]
-    [InlineData("""{ "max_batch_size": 1048576, "intra_op_threads": 256 }""")]
-    public void Parse_LimitsAtTheBoundary_AreAccepted(string json)
+    [InlineData("""{ "max_batch_size": 0, "intra_op_threads": 0 }""", 0, 0)]
+    [InlineData("""{ "max_batch_size": 1048576, "intra_op_threads": 256 }""", 1048576, 256)]
+    public void Parse_LimitsAtTheBoundary_AreAcceptedAndKept(string json, int maxBatchSize, int intraOpThreads)
     {
         var manifest = Parse(json);
 
-        Assert.InRange(manifest.MaxBatchSize, 0, 1 << 20);
-        Assert.InRange(manifest.IntraOpThreads, 0, 256);
+        Assert.Equal((maxBatchSize, intraOpThreads), (manifest.MaxBatchSize, manifest.IntraOpThreads));
     }
 
     [Theory]

@@ -12,14 +12,16 @@ public sealed class CancellingBatchStore(IBatchStore inner, CancellationTokenSou
 
     public Task<BatchObject?> StatAsync(string key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
 
-    public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken) =>
-        new CancellingStream(await inner.OpenReadAsync(key, cancellationToken), cancel, afterBytes);
+    public async Task<Stream> OpenReadAsync(BatchObject pinned, long offset, long? length, CancellationToken cancellationToken) =>
+        new CancellingStream(await inner.OpenReadAsync(pinned, offset, length, cancellationToken), cancel, afterBytes);
 
     public Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken) => inner.CreateAsync(key, content, cancellationToken);
 
     public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteAsync(key, content, cancellationToken);
 
-    public Task<string> MoveAsync(string from, string to, CancellationToken cancellationToken) => inner.MoveAsync(from, to, cancellationToken);
+    public Task<bool> DeleteAsync(BatchObject pinned, CancellationToken cancellationToken) => inner.DeleteAsync(pinned, cancellationToken);
+
+    public IAsyncEnumerable<BatchObject> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
 
     private sealed class CancellingStream(Stream inner, CancellationTokenSource cancel, long afterBytes) : Stream
     {

@@ -77,14 +77,17 @@ public sealed class ImageStepOptionsTests
     }
 
     [Theory]
-    [InlineData("NCHW", new long[] { -1, 3, 2, 4 })]
-    [InlineData("NCHW", new long[] { 1, 3, -1, -1 })]
-    [InlineData("NHWC", new long[] { -1, 2, 4, 3 })]
-    public void Create_ModelInputThatAgrees_Prepares(string layout, long[] shape)
+    [InlineData("NCHW", new long[] { -1, 3, 2, 4 }, new long[] { 1, 3, 2, 4 })]
+    [InlineData("NCHW", new long[] { 1, 3, -1, -1 }, new long[] { 1, 3, 2, 4 })]
+    [InlineData("NHWC", new long[] { -1, 2, 4, 3 }, new long[] { 1, 2, 4, 3 })]
+    public void Create_ModelInputThatAgrees_PreparesAStepThatFillsThatShape(string layout, long[] shape, long[] produced)
     {
         var model = new ModelSignature([new TensorSpec("x", TensorDataType.Fp32, shape)], []);
 
-        Assert.NotNull(StepHarness.Prepare(Valid with { Layout = layout }, model));
+        var operation = StepHarness.Prepare(Valid with { Layout = layout }, model);
+        var output = StepHarness.Apply(operation, StepHarness.Images("image", TestImages.Png(2, 2, (10, 20, 30), (40, 50, 60), (70, 80, 90), (100, 110, 120)))).Get("x");
+
+        Assert.Equal(produced, output.Shape);
     }
 
     [Theory]

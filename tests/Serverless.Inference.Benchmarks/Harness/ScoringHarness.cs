@@ -7,7 +7,7 @@ using Serverless.Inference.Repository;
 namespace Serverless.Inference.Benchmarks.Harness;
 
 /// <summary>Batch scoring of files on local disk, as the local drop folder and <c>infer score</c> open them.</summary>
-internal static class BatchFiles
+internal static class ScoringHarness
 {
     /// <summary>A model host over the sample repository beside this program.</summary>
     public static ModelHost SampleHost() => new(new LocalFolderModelStore(Loopback.ModelRepository), new ModelHostOptions());
