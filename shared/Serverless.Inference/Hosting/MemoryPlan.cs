@@ -11,10 +11,11 @@ public sealed record MemoryPlan(InstanceMemory Instance, long ReservedBytes, lon
     {
         ArgumentNullException.ThrowIfNull(options);
         var instance = options.InstanceMemory ?? InstanceMemory.Detect();
-        // The .NET runtime, ONNX Runtime's native library and the host measure about 100 MB before any model loads.
-        var reserved = (128L << 20) + instance.Bytes / 10;
+        // The .NET runtime, ONNX Runtime's native library and the host measure about 100 MB before any model loads
+        // (the request-memory benchmark prints it).
+        var reserved = (128L << 20) + instance.Bytes / 20;
         var usable = Math.Max(instance.Bytes - reserved, 64L << 20);
-        var models = options.MemoryBudgetBytes ?? usable * 2 / 5;
+        var models = options.MemoryBudgetBytes ?? usable * 3 / 10;
         var requests = options.RequestMemoryBytes ?? Math.Max(usable - models, 32L << 20);
         return new MemoryPlan(instance, reserved, models, requests);
     }

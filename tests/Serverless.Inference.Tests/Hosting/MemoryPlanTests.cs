@@ -40,10 +40,10 @@ public sealed class MemoryPlanTests
     }
 
     [Theory]
-    // A 1,024 MB Lambda: 128 + 102 MB kept for the process, then two fifths of the rest for models.
-    [InlineData(1024, 230, 317, 476)]
-    [InlineData(2048, 332, 686, 1029)]
-    [InlineData(4096, 537, 1423, 2135)]
+    // A 1,024 MB Lambda: 128 + 51 MB kept for the process, then three tenths of the rest for models.
+    [InlineData(1024, 179, 253, 591)]
+    [InlineData(2048, 230, 545, 1272)]
+    [InlineData(4096, 332, 1128, 2634)]
     public void From_InstanceMemory_SplitsItForTheProcessModelsAndRequests(long instanceMb, long reservedMb, long modelMb, long requestMb)
     {
         var plan = MemoryPlan.From(new ModelHostOptions { InstanceMemory = new InstanceMemory(instanceMb << 20, "test") });
