@@ -162,6 +162,65 @@ public abstract class BatchStoreContract : IDisposable
     }
 
     [Fact]
+    public async Task Compose_SmallParts_TheirBytesInOrderCreateOnly()
+    {
+        var parts = new List<BatchObject>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await CreateAsync($"outgoing/{F}/run/part-{i}.csv", $"part {i}\n"));
+            parts.Add((await Store.StatAsync($"outgoing/{F}/run/part-{i}.csv", default))!);
+        }
+
+        var key = $"outgoing/{F}/whole.csv";
+        Assert.True(await Store.ComposeAsync(key, parts, default));
+        Assert.False(await Store.ComposeAsync(key, parts, default));
+        Assert.Equal("part 0\npart 1\npart 2\n", await ReadTextAsync(key));
+    }
+
+    /// <summary>Parts of 6 MiB, 11 MiB and 5 bytes: above and below S3's 5 MiB minimum part size, so server-side copies and their fallbacks both run.</summary>
+    [Fact]
+    public async Task Compose_LargeAndSmallParts_ExactBytes()
+    {
+        var sizes = new[] { 6 << 20, 11 << 20, 5 };
+        var expected = new List<byte>();
+        var parts = new List<BatchObject>();
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            var bytes = new byte[sizes[i]];
+            new Random(i).NextBytes(bytes);
+            expected.AddRange(bytes);
+            Assert.True(await Store.CreateAsync($"outgoing/{F}/run/part-{i}.csv", new MemoryStream(bytes), default));
+            parts.Add((await Store.StatAsync($"outgoing/{F}/run/part-{i}.csv", default))!);
+        }
+
+        Assert.True(await Store.ComposeAsync($"outgoing/{F}/whole.csv", [parts[2], parts[0], parts[1]], default));
+
+        var whole = await Store.StatAsync($"outgoing/{F}/whole.csv", default);
+        Assert.Equal(expected.Count, whole!.Length);
+        await using var read = await Store.OpenReadAsync(whole, default);
+        using var copy = new MemoryStream();
+        await read.CopyToAsync(copy);
+        Assert.Equal([.. expected.Skip(sizes[0] + sizes[1]), .. expected.Take(sizes[0] + sizes[1])], copy.ToArray());
+    }
+
+    [Fact]
+    public async Task Compose_PartReplacedSinceItWasChecked_RefusedAndNothingCreated()
+    {
+        Assert.True(await CreateAsync($"outgoing/{F}/run/part-0.csv", "zero\n"));
+        Assert.True(await CreateAsync($"outgoing/{F}/run/part-1.csv", "one\n"));
+        var parts = new[]
+        {
+            (await Store.StatAsync($"outgoing/{F}/run/part-0.csv", default))!,
+            (await Store.StatAsync($"outgoing/{F}/run/part-1.csv", default))!,
+        };
+        await PutBehindAsync($"outgoing/{F}/run/part-1.csv", "ONE, replaced\n"u8.ToArray());
+
+        await Assert.ThrowsAnyAsync<BatchObjectChangedException>(() => Store.ComposeAsync($"outgoing/{F}/whole.csv", parts, default));
+
+        Assert.Null(await Store.StatAsync($"outgoing/{F}/whole.csv", default));
+    }
+
+    [Fact]
     public async Task Write_Twice_LastContentWins()
     {
         var key = $"failed/{F}/a.csv.attempts";

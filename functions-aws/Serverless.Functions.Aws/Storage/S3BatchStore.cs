@@ -99,6 +99,9 @@ internal sealed class S3BatchStore(IAmazonS3 s3, string bucket) : IBatchStore
         }
     }
 
+    public Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken) =>
+        this.ComposeThroughFileAsync(key, parts, Path.GetTempPath(), cancellationToken);
+
     public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         Check(key);

@@ -98,6 +98,9 @@ internal sealed class BlobBatchStore(BlobServiceClient service) : IBatchStore
         }
     }
 
+    public Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken) =>
+        this.ComposeThroughFileAsync(key, parts, Path.GetTempPath(), cancellationToken);
+
     public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         var blob = BlobOf(key);

@@ -30,6 +30,15 @@ public interface IBatchStore
     /// <param name="content">Read from its current position to its end.</param>
     Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Creates <paramref name="key"/> only if no object has it, from the contents of <paramref name="parts"/> in order,
+    /// without holding them in memory: by server-side copies where the backend has them (S3 UploadPartCopy, Blob Put
+    /// Block From URL). Each part is read pinned: a part replaced or removed since it was stat'ed throws
+    /// <see cref="BatchObjectChangedException"/> and nothing is created.
+    /// </summary>
+    /// <returns>False when the key is already taken.</returns>
+    Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken);
+
     /// <summary>Creates or replaces a small object, such as an attempt counter.</summary>
     Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 

@@ -140,6 +140,37 @@ public sealed class LocalFolderBatchStore : IBatchStore
         }
     }
 
+    /// <summary>The parts streamed one after the other into a temporary file, published create-only.</summary>
+    public async Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var target = PathOf(key);
+        try
+        {
+            if (File.Exists(target))
+            {
+                return false;
+            }
+
+            var temporary = await WriteTemporaryAsync(
+                target,
+                async file =>
+                {
+                    foreach (var part in parts)
+                    {
+                        await using var content = await OpenReadAsync(part, 0, null, cancellationToken).ConfigureAwait(false);
+                        await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+            return CreateOnlyFile.TryPublish(temporary, target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not BatchStoreException)
+        {
+            throw Failure("write", key, e);
+        }
+    }
+
     public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         var target = PathOf(key);
