@@ -35,6 +35,19 @@ public sealed class ImageClassificationBatchTests(ImageModels models) : IClassFi
     }
 
     [Fact]
+    public async Task ScoreAsync_TruncatedImageRow_FailsAlone()
+    {
+        var png = TestImages.Solid(4, 4, 0, 255, 0);
+        var input = $"id,image\n1,{Red}\n2,{Convert.ToBase64String(png[..^12])}\n3,{Convert.ToBase64String(png)}\n";
+
+        var scored = await Scored.RunAsync(models.Server.Host, ImageModels.Colours, input, BatchFormat.Csv);
+
+        scored.AssertCounts(rowsIn: 3, rowsOk: 2, rowsFailed: 1);
+        Assert.Equal(["red", "", "green"], scored.CsvRecords.Select(r => r["label"]));
+        Assert.Equal($"line 3: element 0 is truncated: the PNG ends at byte {png.Length - 12}, before its IEND chunk", scored.CsvRecords[1]["error"]);
+    }
+
+    [Fact]
     public async Task ScoreAsync_CsvColumnOfBase64Images_ScoresEachRowAndFailsTheBadOneAlone()
     {
         var input = $"id,image\n1,{Red}\n2,???\n3,{Green}\n";

@@ -71,6 +71,18 @@ public sealed class ImageClassificationHttpTests(ImageModels models) : IClassFix
     }
 
     [Fact]
+    public async Task Infer_TruncatedJpeg_Is400NamingTheElement()
+    {
+        var jpeg = TestImages.SolidJpeg(16, 16, 200, 100, 50);
+        var data = OipClient.LengthPrefixed(TestImages.Solid(4, 4, 255, 0, 0), jpeg[..^2]);
+        var header = $$$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":{{{data.Length}}}}}]}""";
+
+        var reply = await _client.InferBinaryAsync(ImageModels.Colours, header, data);
+
+        reply.AssertError(400, $"element 1 is truncated: the JPEG ends at byte {jpeg.Length - 2}, before its EOI marker");
+    }
+
+    [Fact]
     public async Task Metadata_ShowsTheImageInputTheLabelOutputsAndTheRawTensors()
     {
         var reply = await _client.GetAsync($"/v2/models/{ImageModels.Colours}");

@@ -14,8 +14,8 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// decoded, resized to <see cref="Width"/> x <see cref="Height"/>, and written as 3 channels of
 /// <c>(v × scale − mean[c]) / std[c]</c>, where v is the 0..255 channel value, into <see cref="Output"/>:
 /// FP32 [N, 3, height, width] (NCHW) or [N, height, width, 3] (NHWC).
-/// A caller's bad element is a 400 that names the element; nothing is decoded before its header passed
-/// <see cref="MaxPixels"/>.
+/// A caller's bad element (not an image, over <see cref="MaxPixels"/>, truncated) is a 400 that names the element;
+/// nothing is decoded before every element passed those checks.
 /// </summary>
 /// <param name="Input">
 /// The BYTES tensor of images, [N] or [N, 1]. An element is the bytes of an image file in any format ImageSharp 2
@@ -225,11 +225,26 @@ public sealed record ImageStep(
 
             long[] shape = nchw ? [count, ChannelCount, step.Height, step.Width] : [count, step.Height, step.Width, ChannelCount];
             var output = PipelineTensor.Numbers(step.Output, TensorDataType.Fp32, shape);
+            // Every header, then every file whole (for a PNG, an inflate): a bad request is refused at the least cost,
+            // and before any element is decoded.
             var elements = input.Strings!;
+            var headers = new ImageElement[count];
             for (var i = 0; i < count; i++)
             {
                 run.CancellationToken.ThrowIfCancellationRequested();
-                using var image = reader.Read(elements[i], i);
+                headers[i] = reader.Inspect(elements[i], i);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                run.CancellationToken.ThrowIfCancellationRequested();
+                ImageElementReader.CheckWhole(headers[i], i);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                run.CancellationToken.ThrowIfCancellationRequested();
+                using var image = reader.Decode(headers[i], i);
                 Write(image, i, output.AsSpan<float>().Slice(i * perImage, perImage));
             }
 
