@@ -335,7 +335,7 @@ public sealed class BatchScorer
                 error = null;
                 return _scorer._model.Endpoint.Run(inputs, null, cancellationToken);
             }
-            catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+            catch (InferenceException e) when (e.Kind is InferenceErrorKind.BadRequest or InferenceErrorKind.PayloadTooLarge)
             {
                 error = e.Message;
                 return null;
@@ -366,7 +366,7 @@ public sealed class BatchScorer
                 Format.WriteResponse(_written, line, _scorer._model.Name, _scorer._model.Version, request, outputs);
                 return null;
             }
-            catch (InferenceException e) when (e.Kind == InferenceErrorKind.BadRequest)
+            catch (InferenceException e) when (e.Kind is InferenceErrorKind.BadRequest or InferenceErrorKind.PayloadTooLarge)
             {
                 return e.Message;
             }

@@ -104,7 +104,7 @@ public sealed class ImageStepTruncationTests
         // of their rows (250 + 250 + 250 + 500 + 500 + 1000 + 1000 rows, 1750 more bytes). The file's data inflates
         // to 64 bytes.
         var allocator = new CountingAllocator();
-        var reader = new ImageElementReader(ImageStep.DefaultMaxPixels, allocator);
+        var reader = new ImageElementReader(ImageStep.MaxPixelsCap, allocator);
 
         var error = Assert.Throws<InferenceException>(() => reader.Read(TestImages.PngHeaderOnly(2_000, 2_000, interlaced), 0));
 
