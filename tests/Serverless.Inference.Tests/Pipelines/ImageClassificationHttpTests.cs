@@ -175,6 +175,18 @@ public sealed class ImageClassificationHttpTests(ImageModels models) : IClassFix
         Assert.Equal(["0", "180", "0", "180"], label);
     }
 
+    [Fact]
+    public async Task Infer_PpOcrClsImageOverItsMaxPixels_Is400()
+    {
+        // The sample sets max_pixels to 1 M (a text line of 4096 x 256) and max_pixels_per_request to 16 M.
+        var data = OipClient.LengthPrefixed(TestImages.PngHeaderOnly(4097, 256));
+        var header = $$$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":{{{data.Length}}}}}]}""";
+
+        var reply = await _client.InferBinaryAsync(ImageModels.PpOcrCls, header, data);
+
+        reply.AssertError(400, "element 0 is a 4097 x 256 image: more than the 1048576 pixels this model accepts");
+    }
+
     private static string[] Tensors(JsonElement tensors) =>
         [.. tensors.EnumerateArray().Select(t => $"{t.GetProperty("name").GetString()} {t.GetProperty("datatype").GetString()} [{string.Join(',', t.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()))}]")];
 }
