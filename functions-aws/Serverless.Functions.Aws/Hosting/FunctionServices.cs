@@ -1,11 +1,14 @@
 using Amazon.S3;
+using Amazon.SQS;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Aws.Events;
+using Serverless.Functions.Aws.Queues;
 using Serverless.Functions.Aws.Storage;
 using Serverless.Inference;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 
@@ -47,11 +50,25 @@ internal static class FunctionServices
             services.AddInference(_ => new LocalFolderModelStore(settings.ModelDirectory));
         }
 
+        if (settings.ShardQueue is { } shardQueue && settings.ShardDeadLetterQueue is { } shardDeadLetters)
+        {
+            services.AddSingleton<IAmazonSQS>(_ => SqsClients.Create(settings));
+            services.AddSingleton<IShardQueue>(provider => new SqsShardQueue(
+                provider.GetRequiredService<IAmazonSQS>(), shardQueue, provider.GetRequiredService<ILogger<SqsShardQueue>>(), provider.GetRequiredService<TimeProvider>()));
+            services.AddSingleton(provider => new SqsDeadLetterQueue(provider.GetRequiredService<IAmazonSQS>(), shardDeadLetters));
+            services.AddSingleton(provider => new ShardRecordProcessor(
+                provider.GetRequiredService<IShardProcessor>(),
+                shardQueue,
+                provider.GetRequiredService<SqsDeadLetterQueue>(),
+                provider.GetRequiredService<ILogger<ShardRecordProcessor>>()));
+        }
+
         services.AddSingleton(provider => new EventDispatcher(
             provider.GetRequiredService<Inference.Protocol.OpenInferenceHandler>(),
             provider.GetService<S3EventProcessor>(),
             provider.GetService<IncomingSweep>(),
-            provider.GetRequiredService<ILogger<EventDispatcher>>()));
+            provider.GetRequiredService<ILogger<EventDispatcher>>(),
+            provider.GetService<ShardRecordProcessor>()));
         return services;
     }
 

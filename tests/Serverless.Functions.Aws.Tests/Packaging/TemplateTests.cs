@@ -34,6 +34,7 @@ public sealed class TemplateTests
     [InlineData("http-ready.json", "HttpApi")]
     [InlineData("s3-put.json", "S3")]
     [InlineData("sqs-s3-put.json", "Sqs")]
+    [InlineData("sqs-shard.json", "Sqs")]
     public void SampleEvent_IsRecognised(string file, string shape)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "functions-aws", "events", file)));
