@@ -27,6 +27,9 @@ public sealed class TemplateTests
         Assert.Contains($"{LambdaContract.WarmupModelsVariable}:", template, StringComparison.Ordinal);
         Assert.Contains($"Value: {LambdaContract.IncomingPrefix}", template, StringComparison.Ordinal);
         Assert.Contains("ReportBatchItemFailures", template, StringComparison.Ordinal);
+        Assert.Contains($"{LambdaContract.ShardQueueUrlVariable}: !Ref ShardQueue", template, StringComparison.Ordinal);
+        Assert.Contains($"{LambdaContract.ShardDeadLetterQueueUrlVariable}: !Ref ShardDeadLetterQueue", template, StringComparison.Ordinal);
+        Assert.Contains($"{LambdaContract.SweepAfterMinutesVariable}:", template, StringComparison.Ordinal);
     }
 
     [Theory]
