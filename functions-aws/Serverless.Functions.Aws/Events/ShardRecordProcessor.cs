@@ -76,3 +76,10 @@ internal sealed class ShardRecordProcessor(IShardProcessor runner, SqsQueueAddre
         }
     }
 }
+
+/// <summary>The core's shard runner as the dispatcher sees it.</summary>
+internal sealed class CoreShardProcessor(BatchShardRunner runner) : IShardProcessor
+{
+    public Task<ShardOutcome> ProcessAsync(string messageBody, DateTimeOffset? deadline, CancellationToken cancellationToken) =>
+        runner.ProcessAsync(messageBody, deadline, cancellationToken);
+}

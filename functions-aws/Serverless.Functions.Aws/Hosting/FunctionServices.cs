@@ -30,13 +30,23 @@ internal static class FunctionServices
             services.AddSingleton<IAmazonS3>(_ => S3Clients.Create(settings));
             services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket));
             services.AddSingleton<IBatchStore>(provider => new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket));
+            // Only /tmp is writable on Lambda; results and parts are staged there before they are published.
+            services.AddSingleton(_ => new BatchRunnerOptions { WorkDirectory = Path.GetTempPath() });
             services.AddSingleton(provider => new BatchJobRunner(
                 provider.GetRequiredService<IBatchStore>(),
                 provider.GetRequiredService<ModelHost>(),
-                // Only /tmp is writable on Lambda; results are staged there before they are published.
-                new BatchRunnerOptions { WorkDirectory = Path.GetTempPath() },
+                provider.GetRequiredService<BatchRunnerOptions>(),
                 provider.GetRequiredService<ILogger<BatchJobRunner>>(),
+                provider.GetRequiredService<TimeProvider>(),
+                // With the shard queue (the batch function), a big file is planned and fanned out instead of scored here.
+                provider.GetService<IShardQueue>()));
+            services.AddSingleton(provider => new BatchShardRunner(
+                provider.GetRequiredService<IBatchStore>(),
+                provider.GetRequiredService<ModelHost>(),
+                provider.GetRequiredService<BatchRunnerOptions>(),
+                provider.GetRequiredService<ILogger<BatchShardRunner>>(),
                 provider.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IShardProcessor>(provider => new CoreShardProcessor(provider.GetRequiredService<BatchShardRunner>()));
             services.AddSingleton(provider => new S3EventProcessor(
                 provider.GetRequiredService<BatchJobRunner>(), bucket, provider.GetRequiredService<ILogger<S3EventProcessor>>()));
             services.AddSingleton(provider => new IncomingSweep(

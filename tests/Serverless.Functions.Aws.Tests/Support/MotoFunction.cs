@@ -100,17 +100,27 @@ public sealed class MotoFunction : IAsyncDisposable
             LambdaContract.ShardDeadLetterQueueUrlVariable => shardDeadLetterQueueUrl,
             _ => null,
         });
-        var services = new ServiceCollection().AddLogging().AddAwsFunction(settings);
-        // The test's clients carry the test credentials; the function's own come from the default chain.
-        services.AddSingleton<IAmazonS3>(_ => moto.CreateS3());
-        if (sharded)
+        ServiceProvider Instance()
         {
-            services.AddSingleton<IAmazonSQS>(_ => moto.CreateSqs());
+            var services = new ServiceCollection().AddLogging().AddAwsFunction(settings);
+            // The test's clients carry the test credentials; the function's own come from the default chain.
+            services.AddSingleton<IAmazonS3>(_ => moto.CreateS3());
+            if (sharded)
+            {
+                services.AddSingleton<IAmazonSQS>(_ => moto.CreateSqs());
+            }
+
+            configure?.Invoke(services);
+            return services.BuildServiceProvider();
         }
 
-        configure?.Invoke(services);
-        return new MotoFunction(moto, bucket, queueUrl, services.BuildServiceProvider(), shardQueueUrl, shardDeadLetterQueueUrl);
+        return new MotoFunction(moto, bucket, queueUrl, Instance(), shardQueueUrl, shardDeadLetterQueueUrl) { _newInstance = Instance };
     }
+
+    private Func<ServiceProvider> _newInstance = null!;
+
+    /// <summary>Another execution environment of the same function: its own services, model host and clients, the same bucket and queues.</summary>
+    internal ServiceProvider NewInstance() => _newInstance();
 
     public Task PutAsync(string key, string content) =>
         S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, ContentBody = content });
@@ -181,10 +191,14 @@ public sealed class MotoFunction : IAsyncDisposable
         })]),
     }.ToJsonString();
 
-    public async Task<ReadOnlyMemory<byte>> InvokeAsync(string eventJson, CancellationToken cancellationToken = default)
+    public Task<ReadOnlyMemory<byte>> InvokeAsync(string eventJson, CancellationToken cancellationToken = default) =>
+        InvokeAsync(Dispatcher, eventJson, cancellationToken);
+
+    /// <summary>An invocation of this or another instance's dispatcher, with a minute to its deadline.</summary>
+    internal static async Task<ReadOnlyMemory<byte>> InvokeAsync(EventDispatcher dispatcher, string eventJson, CancellationToken cancellationToken = default)
     {
         var invocation = new LambdaInvocation(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow.AddMinutes(1), null, null, null, null, Encoding.UTF8.GetBytes(eventJson));
-        return await Dispatcher.HandleAsync(invocation, cancellationToken);
+        return await dispatcher.HandleAsync(invocation, cancellationToken);
     }
 
     /// <summary>Removes the results of an input, as if its event had never been delivered.</summary>
