@@ -32,6 +32,13 @@ public static class LambdaContract
     /// <summary>Environment variable: the URL of the shard queue's dead-letter queue, where malformed shard messages are sent with a reason.</summary>
     public const string ShardDeadLetterQueueUrlVariable = "INFERENCE_SHARD_DLQ_URL";
 
+    /// <summary>
+    /// Environment variable: the most rows a shard holds on this deployment, unless a model's manifest says otherwise
+    /// (<c>batch.rows_per_shard</c>); unset, the core's default. Size it so one shard finishes well inside the batch
+    /// function's timeout.
+    /// </summary>
+    public const string RowsPerShardVariable = "INFERENCE_ROWS_PER_SHARD";
+
     /// <summary>The message attribute (String) that says why a message was dead-lettered.</summary>
     public const string DeadLetterReasonAttribute = "reason";
 

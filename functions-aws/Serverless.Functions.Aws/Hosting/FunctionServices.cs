@@ -31,7 +31,11 @@ internal static class FunctionServices
             services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket));
             services.AddSingleton<IBatchStore>(provider => new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket));
             // Only /tmp is writable on Lambda; results and parts are staged there before they are published.
-            services.AddSingleton(_ => new BatchRunnerOptions { WorkDirectory = Path.GetTempPath() });
+            services.AddSingleton(_ => new BatchRunnerOptions
+            {
+                WorkDirectory = Path.GetTempPath(),
+                Sharding = settings.RowsPerShard is { } rows ? new ShardingOptions { RowsPerShard = rows } : new ShardingOptions(),
+            });
             services.AddSingleton(provider => new BatchJobRunner(
                 provider.GetRequiredService<IBatchStore>(),
                 provider.GetRequiredService<ModelHost>(),

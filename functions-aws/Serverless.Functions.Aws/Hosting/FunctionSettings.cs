@@ -21,8 +21,12 @@ internal sealed record FunctionSettings(
     TimeSpan SweepAfter,
     SqsQueueAddress? ShardQueue = null,
     SqsQueueAddress? ShardDeadLetterQueue = null,
-    string? SqsServiceUrl = null)
+    string? SqsServiceUrl = null,
+    int? RowsPerShard = null)
 {
+    /// <summary>The largest rows-per-shard setting accepted: far above what one invocation scores.</summary>
+    public const int MaxRowsPerShard = 100_000_000;
+
     /// <summary>Environment variable: the local model repository used when no bucket is set (default: models/ beside the binary).</summary>
     public const string ModelDirectoryVariable = "INFERENCE_MODEL_DIR";
 
@@ -51,6 +55,11 @@ internal sealed record FunctionSettings(
                 ? TimeSpan.FromMinutes(parsedMinutes)
                 : throw new InvalidOperationException($"{LambdaContract.SweepAfterMinutesVariable} must be a whole number of minutes (at most a week), not '{minutes}'")
             : DefaultSweepAfter;
+        var rowsPerShard = Read(LambdaContract.RowsPerShardVariable) is { } rows
+            ? int.TryParse(rows, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedRows) && parsedRows is > 0 and <= MaxRowsPerShard
+                ? parsedRows
+                : throw new InvalidOperationException($"{LambdaContract.RowsPerShardVariable} must be a whole number of rows between 1 and {MaxRowsPerShard}, not '{rows}'")
+            : (int?)null;
         var shardQueue = Queue(Read(LambdaContract.ShardQueueUrlVariable), LambdaContract.ShardQueueUrlVariable);
         var shardDeadLetters = Queue(Read(LambdaContract.ShardDeadLetterQueueUrlVariable), LambdaContract.ShardDeadLetterQueueUrlVariable);
         var bucket = Read(LambdaContract.BucketVariable);
@@ -81,7 +90,8 @@ internal sealed record FunctionSettings(
             sweepAfter,
             shardQueue,
             shardDeadLetters,
-            Read("AWS_ENDPOINT_URL_SQS") ?? Read("AWS_ENDPOINT_URL"));
+            Read("AWS_ENDPOINT_URL_SQS") ?? Read("AWS_ENDPOINT_URL"),
+            rowsPerShard);
     }
 
     private static SqsQueueAddress? Queue(string? url, string variable) =>

@@ -28,18 +28,24 @@ internal sealed class InferenceStack : Stack
             settings.ReservedConcurrency,
             settings.ProvisionedConcurrency,
             new Dictionary<string, string>()), storage.Bucket.BucketName);
+        var batchEnvironment = new Dictionary<string, string>
+        {
+            [LambdaContract.SweepAfterMinutesVariable] = settings.SweepAfterMinutes.ToString(CultureInfo.InvariantCulture),
+            [LambdaContract.ShardQueueUrlVariable] = shardQueue.Queue.QueueUrl,
+            [LambdaContract.ShardDeadLetterQueueUrlVariable] = shardQueue.DeadLetterQueue.QueueUrl,
+        };
+        if (settings.RowsPerShard > 0)
+        {
+            batchEnvironment[LambdaContract.RowsPerShardVariable] = settings.RowsPerShard.ToString(CultureInfo.InvariantCulture);
+        }
+
         var batch = new InferenceFunction(this, "Batch", settings, new InferenceFunctionRole(
             "ONNX inference: batch scoring of incoming/ objects, planned into shards and fanned out over the shard queue.",
             settings.BatchMemorySizeMiB,
             settings.BatchTimeoutSeconds,
             settings.BatchReservedConcurrency,
             ProvisionedConcurrency: 0,
-            new Dictionary<string, string>
-            {
-                [LambdaContract.SweepAfterMinutesVariable] = settings.SweepAfterMinutes.ToString(CultureInfo.InvariantCulture),
-                [LambdaContract.ShardQueueUrlVariable] = shardQueue.Queue.QueueUrl,
-                [LambdaContract.ShardDeadLetterQueueUrlVariable] = shardQueue.DeadLetterQueue.QueueUrl,
-            }), storage.Bucket.BucketName);
+            batchEnvironment), storage.Bucket.BucketName);
         var api = new InferenceHttpApi(this, "Http", http.Invocable, settings);
 
         storage.NotifyIncoming(batchQueue.Queue);

@@ -79,6 +79,12 @@ internal sealed record InferenceStackSettings
 
     public string WarmupModels { get; init; } = "";
 
+    /// <summary>
+    /// The most rows a shard holds on this deployment (INFERENCE_ROWS_PER_SHARD), unless a model's manifest says otherwise;
+    /// 0 leaves the core's default. Size it so a shard finishes well inside <see cref="BatchTimeoutSeconds"/>.
+    /// </summary>
+    public int RowsPerShard { get; init; }
+
     /// <summary>Steady requests per second the API accepts before answering 429.</summary>
     public int ApiRateLimit { get; init; } = 100;
 
@@ -145,6 +151,7 @@ internal sealed record InferenceStackSettings
         RequireRange(nameof(BatchSize), BatchSize, 1, 10, "batchSize must be between 1 and 10 messages per invocation.");
         RequireRange(nameof(MaxReceiveCount), MaxReceiveCount, 1, 1000, "maxReceiveCount must be between 1 and 1000 deliveries before the dead-letter queue.");
         RequireRange(nameof(ShardBatchSize), ShardBatchSize, 1, 10, "shardBatchSize must be between 1 and 10 messages per invocation.");
+        RequireRange(nameof(RowsPerShard), RowsPerShard, 0, 100_000_000, "rowsPerShard must be between 0 (the core's default) and 100000000.");
         RequireRange(nameof(ShardMaxReceiveCount), ShardMaxReceiveCount, 1, 1000, "shardMaxReceiveCount must be between 1 and 1000 deliveries before the shard dead-letter queue.");
         RequireRange(nameof(ApiRateLimit), ApiRateLimit, 1, 10000, "apiRateLimit must be between 1 and 10000 requests per second (the account default ceiling).");
         RequireRange(nameof(ApiBurstLimit), ApiBurstLimit, 1, 5000, "apiBurstLimit must be between 1 and 5000 requests (the account default ceiling).");
@@ -210,6 +217,7 @@ internal sealed record InferenceStackSettings
             ShardBatchSize = Integer(context, "shardBatchSize", defaults.ShardBatchSize),
             ShardMaxReceiveCount = Integer(context, "shardMaxReceiveCount", defaults.ShardMaxReceiveCount),
             WarmupModels = context("warmupModels") ?? defaults.WarmupModels,
+            RowsPerShard = Integer(context, "rowsPerShard", defaults.RowsPerShard),
             ApiRateLimit = Integer(context, "apiRateLimit", defaults.ApiRateLimit),
             ApiBurstLimit = Integer(context, "apiBurstLimit", defaults.ApiBurstLimit),
             JwtIssuer = context("jwtIssuer"),

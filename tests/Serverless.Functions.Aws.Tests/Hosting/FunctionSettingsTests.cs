@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
+
 namespace Serverless.Functions.Aws.Tests.Hosting;
 
 /// <summary>The shard queue variables: read, checked and refused with the variable named.</summary>
@@ -53,5 +57,41 @@ public sealed class FunctionSettingsTests
         var error = Assert.Throws<InvalidOperationException>(() => From((LambdaContract.ShardQueueUrlVariable, Queue), (LambdaContract.ShardDeadLetterQueueUrlVariable, DeadLetters)));
 
         Assert.Contains(LambdaContract.BucketVariable, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RowsPerShard_Set_ReachesTheRunnersOptions()
+    {
+        var settings = From((LambdaContract.BucketVariable, "b"), (LambdaContract.RowsPerShardVariable, "20000"), ("AWS_REGION", "eu-west-1"));
+        using var services = new ServiceCollection().AddLogging().AddAwsFunction(settings).BuildServiceProvider();
+
+        var options = services.GetRequiredService<BatchRunnerOptions>();
+
+        Assert.Equal(20000, settings.RowsPerShard);
+        Assert.Equal(20000, options.Sharding.RowsPerShard);
+    }
+
+    [Fact]
+    public void RowsPerShard_Unset_TheCoresDefault()
+    {
+        var settings = From((LambdaContract.BucketVariable, "b"), ("AWS_REGION", "eu-west-1"));
+        using var services = new ServiceCollection().AddLogging().AddAwsFunction(settings).BuildServiceProvider();
+
+        var options = services.GetRequiredService<BatchRunnerOptions>();
+
+        Assert.Null(settings.RowsPerShard);
+        Assert.Equal(new ShardingOptions().RowsPerShard, options.Sharding.RowsPerShard);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5")]
+    [InlineData("1e6")]
+    [InlineData("100000001")]
+    public void RowsPerShard_NotAPositiveWholeNumber_RefusedNamingTheVariable(string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => From((LambdaContract.RowsPerShardVariable, value)));
+
+        Assert.StartsWith($"{LambdaContract.RowsPerShardVariable} must be a whole number of rows", error.Message, StringComparison.Ordinal);
     }
 }

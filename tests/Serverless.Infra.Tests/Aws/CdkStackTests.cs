@@ -187,6 +187,8 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
         Assert.Equal((3008, 20), (http["MemorySize"]!.GetValue<int>(), http["Timeout"]!.GetValue<int>()));
         Assert.Equal((5120, 600), (batch["MemorySize"]!.GetValue<int>(), batch["Timeout"]!.GetValue<int>()));
         Assert.Equal("30", batch["Environment"]!["Variables"]![LambdaContract.SweepAfterMinutesVariable]!.GetValue<string>());
+        Assert.Equal("25000", batch["Environment"]!["Variables"]![LambdaContract.RowsPerShardVariable]!.GetValue<string>());
+        Assert.Null(http["Environment"]!["Variables"]![LambdaContract.RowsPerShardVariable]);
     }
 
     [Fact]

@@ -61,6 +61,7 @@ public sealed class CdkSynthFixture : IDisposable
         BatchSize = 5,
         MaxReceiveCount = 4,
         WarmupModels = "iris,minilm",
+        RowsPerShard = 25_000,
         ApiRateLimit = 7,
         ApiBurstLimit = 9,
         JwtIssuer = "https://login.example.com/tenant/v2.0",

@@ -58,6 +58,7 @@ public sealed class InferenceStackSettingsTests : IDisposable
     [InlineData(nameof(InferenceStackSettings.ShardBatchSize), 0, "shardBatchSize")]
     [InlineData(nameof(InferenceStackSettings.ShardBatchSize), 11, "shardBatchSize")]
     [InlineData(nameof(InferenceStackSettings.ShardMaxReceiveCount), 0, "shardMaxReceiveCount")]
+    [InlineData(nameof(InferenceStackSettings.RowsPerShard), -1, "rowsPerShard")]
     [InlineData(nameof(InferenceStackSettings.EphemeralStorageMiB), 511, "ephemeralStorage")]
     [InlineData(nameof(InferenceStackSettings.EphemeralStorageMiB), 10241, "ephemeralStorage")]
     [InlineData(nameof(InferenceStackSettings.ProvisionedConcurrency), -1, "provisionedConcurrency")]
@@ -85,6 +86,7 @@ public sealed class InferenceStackSettingsTests : IDisposable
             nameof(InferenceStackSettings.ShardMaxConcurrency) => Valid with { ShardMaxConcurrency = value },
             nameof(InferenceStackSettings.ShardBatchSize) => Valid with { ShardBatchSize = value },
             nameof(InferenceStackSettings.ShardMaxReceiveCount) => Valid with { ShardMaxReceiveCount = value },
+            nameof(InferenceStackSettings.RowsPerShard) => Valid with { RowsPerShard = value },
             nameof(InferenceStackSettings.EphemeralStorageMiB) => Valid with { EphemeralStorageMiB = value },
             nameof(InferenceStackSettings.ProvisionedConcurrency) => Valid with { ProvisionedConcurrency = value },
             nameof(InferenceStackSettings.BatchSize) => Valid with { BatchSize = value },
@@ -198,6 +200,7 @@ public sealed class InferenceStackSettingsTests : IDisposable
             ["shardMaxConcurrency"] = "30",
             ["shardBatchSize"] = "2",
             ["shardMaxReceiveCount"] = "6",
+            ["rowsPerShard"] = "20000",
             ["sweepIntervalMinutes"] = "30",
             ["sweepAfterMinutes"] = "45",
         };
@@ -212,6 +215,7 @@ public sealed class InferenceStackSettingsTests : IDisposable
         Assert.Equal(4, settings.SqsMaxConcurrency);
         Assert.Equal((4096, 600, 40), (settings.BatchMemorySizeMiB, settings.BatchTimeoutSeconds, settings.BatchReservedConcurrency));
         Assert.Equal((30, 2, 6), (settings.ShardMaxConcurrency, settings.ShardBatchSize, settings.ShardMaxReceiveCount));
+        Assert.Equal(20000, settings.RowsPerShard);
         Assert.Equal(30, settings.SweepIntervalMinutes);
         Assert.Equal(45, settings.SweepAfterMinutes);
         Assert.True(settings.UsesJwt);

@@ -115,6 +115,8 @@ public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<Sam
 
         Assert.Equal("ShardQueue", CfnTemplate.Target(functions["BatchFunction"][LambdaContract.ShardQueueUrlVariable]));
         Assert.Equal("ShardDeadLetterQueue", CfnTemplate.Target(functions["BatchFunction"][LambdaContract.ShardDeadLetterQueueUrlVariable]));
+        Assert.Equal("RowsPerShard", CfnTemplate.Target(functions["BatchFunction"][LambdaContract.RowsPerShardVariable]));
+        Assert.Equal("", sam.Template["Parameters"]!["RowsPerShard"]!["Default"]!.GetValue<string>());
         Assert.Equal([LambdaContract.BucketVariable, LambdaContract.WarmupModelsVariable], functions["InferenceFunction"].Select(v => v.Key).Order(StringComparer.Ordinal));
     }
 
