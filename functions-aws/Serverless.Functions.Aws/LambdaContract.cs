@@ -23,6 +23,28 @@ public static class LambdaContract
     /// <summary>Environment variable: minutes a file must have sat under <c>incoming/</c> before the scheduled sweep takes it up.</summary>
     public const string SweepAfterMinutesVariable = "INFERENCE_SWEEP_AFTER_MINUTES";
 
+    /// <summary>
+    /// Environment variable: the URL of the SQS queue that carries one message per shard of a planned batch file. Set on
+    /// the batch function only; with it, a big input is planned and fanned out instead of scored in one invocation.
+    /// </summary>
+    public const string ShardQueueUrlVariable = "INFERENCE_SHARD_QUEUE_URL";
+
+    /// <summary>Environment variable: the URL of the shard queue's dead-letter queue, where malformed shard messages are sent with a reason.</summary>
+    public const string ShardDeadLetterQueueUrlVariable = "INFERENCE_SHARD_DLQ_URL";
+
+    /// <summary>
+    /// Environment variable: the most rows a shard holds on this deployment, unless a model's manifest says otherwise
+    /// (<c>batch.rows_per_shard</c>); unset, the core's default. Size it so one shard finishes well inside the batch
+    /// function's timeout.
+    /// </summary>
+    public const string RowsPerShardVariable = "INFERENCE_ROWS_PER_SHARD";
+
+    /// <summary>The message attribute (String) that says why a message was dead-lettered.</summary>
+    public const string DeadLetterReasonAttribute = "reason";
+
+    /// <summary>The message attribute (String) with the SQS message id the dead-lettered body arrived under.</summary>
+    public const string DeadLetterSourceMessageAttribute = "source-message-id";
+
     /// <summary>The executable name a <c>provided.al2023</c> custom runtime starts.</summary>
     public const string BootstrapName = "bootstrap";
 }

@@ -31,7 +31,8 @@ internal sealed record S3ObjectEntity(string? Key, long? Size, [property: JsonPr
 
 internal sealed record SqsEvent([property: JsonPropertyName("Records")] SqsMessage[]? Records);
 
-internal sealed record SqsMessage(string? MessageId, string? Body, string? EventSource);
+/// <param name="EventSourceArn">The queue the message came from: tells the shard queue's messages from S3 notifications.</param>
+internal sealed record SqsMessage(string? MessageId, string? Body, string? EventSource, [property: JsonPropertyName("eventSourceARN")] string? EventSourceArn = null);
 
 /// <summary>The partial batch response an SQS event source mapping with ReportBatchItemFailures reads.</summary>
 internal sealed record SqsBatchResponse(IReadOnlyList<SqsBatchItemFailure> BatchItemFailures);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Aws.Runtime;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Protocol;
 
 namespace Serverless.Functions.Aws.Events;
@@ -23,8 +24,24 @@ internal sealed class UnknownEventException(string message) : Exception(message)
 /// <summary>Direct S3 records that failed: the invocation fails, so Lambda's asynchronous retries deliver it again.</summary>
 internal sealed class BatchRecordsFailedException(string message) : Exception(message);
 
+/// <summary>Which handler an SQS record goes to.</summary>
+internal enum SqsRoute
+{
+    /// <summary>An S3 event notification (or S3's test event) from the notification queue.</summary>
+    S3Notification,
+
+    /// <summary>One shard of a planned batch file, from the shard queue.</summary>
+    Shard,
+}
+
 /// <summary>Tells the events apart by their JSON shape and hands each to its handler.</summary>
-internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventProcessor? batch, IncomingSweep? sweep, ILogger<EventDispatcher> logger) : ILambdaHandler
+/// <param name="shards">Set on the batch function (INFERENCE_SHARD_QUEUE_URL): shard messages go there.</param>
+internal sealed class EventDispatcher(
+    OpenInferenceHandler inference,
+    S3EventProcessor? batch,
+    IncomingSweep? sweep,
+    ILogger<EventDispatcher> logger,
+    ShardRecordProcessor? shards = null) : ILambdaHandler
 {
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
@@ -167,7 +184,6 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
 
     private async Task<ReadOnlyMemory<byte>> HandleSqsAsync(SqsEvent sqsEvent, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
-        var processor = RequireBatch();
         var failures = new List<SqsBatchItemFailure>();
         foreach (var message in sqsEvent.Records ?? [])
         {
@@ -177,13 +193,65 @@ internal sealed class EventDispatcher(OpenInferenceHandler inference, S3EventPro
                 continue;
             }
 
-            if (await ProcessMessageAsync(processor, message, deadline, cancellationToken).ConfigureAwait(false) == RecordResult.Retry)
+            var result = Route(message) == SqsRoute.Shard
+                ? await ProcessShardAsync(message, deadline, cancellationToken).ConfigureAwait(false)
+                : await ProcessMessageAsync(RequireBatch(), message, deadline, cancellationToken).ConfigureAwait(false);
+            if (result == RecordResult.Retry)
             {
                 failures.Add(new SqsBatchItemFailure(message.MessageId));
             }
         }
 
         return JsonSerializer.SerializeToUtf8Bytes(new SqsBatchResponse(failures), AwsEventJson.Default.SqsBatchResponse);
+    }
+
+    /// <summary>
+    /// The queue a record came from decides: a record whose <c>eventSourceARN</c> is the shard queue's is a shard
+    /// message, whatever its body (a malformed one is dead-lettered with its reason); any other queue carries S3
+    /// notifications. Only a record without an ARN (a hand-made event) is judged by its body: a JSON object with a
+    /// "plan" property is a shard message.
+    /// </summary>
+    public SqsRoute Route(SqsMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.EventSourceArn is { Length: > 0 } arn)
+        {
+            return shards?.IsShardQueue(arn) == true ? SqsRoute.Shard : SqsRoute.S3Notification;
+        }
+
+        return LooksLikeShard(message.Body) ? SqsRoute.Shard : SqsRoute.S3Notification;
+    }
+
+    private static bool LooksLikeShard(string? body)
+    {
+        if (string.IsNullOrEmpty(body) || body.Length > ShardMessage.MaxBytes)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("plan", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<RecordResult> ProcessShardAsync(SqsMessage message, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        if (shards is null)
+        {
+            // Left to fail: after the queue's maxReceiveCount SQS moves it to that queue's dead-letter queue.
+            logger.LogError(
+                "SQS message {MessageId} is a shard message, but this function has no shard queue ({Variable} is not set)",
+                message.MessageId, LambdaContract.ShardQueueUrlVariable);
+            return RecordResult.Retry;
+        }
+
+        return await shards.ProcessAsync(message, deadline, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<RecordResult> ProcessMessageAsync(S3EventProcessor processor, SqsMessage message, DateTimeOffset? deadline, CancellationToken cancellationToken)

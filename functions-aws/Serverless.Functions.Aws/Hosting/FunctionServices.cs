@@ -1,11 +1,14 @@
 using Amazon.S3;
+using Amazon.SQS;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Aws.Events;
+using Serverless.Functions.Aws.Queues;
 using Serverless.Functions.Aws.Storage;
 using Serverless.Inference;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 
@@ -27,13 +30,27 @@ internal static class FunctionServices
             services.AddSingleton<IAmazonS3>(_ => S3Clients.Create(settings));
             services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket));
             services.AddSingleton<IBatchStore>(provider => new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket));
+            // Only /tmp is writable on Lambda; results and parts are staged there before they are published.
+            services.AddSingleton(_ => new BatchRunnerOptions
+            {
+                WorkDirectory = Path.GetTempPath(),
+                Sharding = settings.RowsPerShard is { } rows ? new ShardingOptions { RowsPerShard = rows } : new ShardingOptions(),
+            });
             services.AddSingleton(provider => new BatchJobRunner(
                 provider.GetRequiredService<IBatchStore>(),
                 provider.GetRequiredService<ModelHost>(),
-                // Only /tmp is writable on Lambda; results are staged there before they are published.
-                new BatchRunnerOptions { WorkDirectory = Path.GetTempPath() },
+                provider.GetRequiredService<BatchRunnerOptions>(),
                 provider.GetRequiredService<ILogger<BatchJobRunner>>(),
+                provider.GetRequiredService<TimeProvider>(),
+                // With the shard queue (the batch function), a big file is planned and fanned out instead of scored here.
+                provider.GetService<IShardQueue>()));
+            services.AddSingleton(provider => new BatchShardRunner(
+                provider.GetRequiredService<IBatchStore>(),
+                provider.GetRequiredService<ModelHost>(),
+                provider.GetRequiredService<BatchRunnerOptions>(),
+                provider.GetRequiredService<ILogger<BatchShardRunner>>(),
                 provider.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IShardProcessor>(provider => new CoreShardProcessor(provider.GetRequiredService<BatchShardRunner>()));
             services.AddSingleton(provider => new S3EventProcessor(
                 provider.GetRequiredService<BatchJobRunner>(), bucket, provider.GetRequiredService<ILogger<S3EventProcessor>>()));
             services.AddSingleton(provider => new IncomingSweep(
@@ -47,11 +64,25 @@ internal static class FunctionServices
             services.AddInference(_ => new LocalFolderModelStore(settings.ModelDirectory));
         }
 
+        if (settings.ShardQueue is { } shardQueue && settings.ShardDeadLetterQueue is { } shardDeadLetters)
+        {
+            services.AddSingleton<IAmazonSQS>(_ => SqsClients.Create(settings));
+            services.AddSingleton<IShardQueue>(provider => new SqsShardQueue(
+                provider.GetRequiredService<IAmazonSQS>(), shardQueue, provider.GetRequiredService<ILogger<SqsShardQueue>>(), provider.GetRequiredService<TimeProvider>()));
+            services.AddSingleton(provider => new SqsDeadLetterQueue(provider.GetRequiredService<IAmazonSQS>(), shardDeadLetters));
+            services.AddSingleton(provider => new ShardRecordProcessor(
+                provider.GetRequiredService<IShardProcessor>(),
+                shardQueue,
+                provider.GetRequiredService<SqsDeadLetterQueue>(),
+                provider.GetRequiredService<ILogger<ShardRecordProcessor>>()));
+        }
+
         services.AddSingleton(provider => new EventDispatcher(
             provider.GetRequiredService<Inference.Protocol.OpenInferenceHandler>(),
             provider.GetService<S3EventProcessor>(),
             provider.GetService<IncomingSweep>(),
-            provider.GetRequiredService<ILogger<EventDispatcher>>()));
+            provider.GetRequiredService<ILogger<EventDispatcher>>(),
+            provider.GetService<ShardRecordProcessor>()));
         return services;
     }
 

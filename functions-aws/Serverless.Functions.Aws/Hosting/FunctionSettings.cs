@@ -1,4 +1,5 @@
 using System.Globalization;
+using Serverless.Functions.Aws.Queues;
 
 namespace Serverless.Functions.Aws;
 
@@ -6,6 +7,9 @@ namespace Serverless.Functions.Aws;
 /// <param name="RuntimeApi">Set by Lambda; without it the binary serves the same routes on Kestrel.</param>
 /// <param name="Bucket">The bucket with models/, incoming/, outgoing/ and failed/; without it models come from <paramref name="ModelDirectory"/>.</param>
 /// <param name="S3ServiceUrl">An S3-compatible endpoint (moto, LocalStack); null for AWS itself.</param>
+/// <param name="ShardQueue">The queue shard messages go to and come from; null where big files are scored in one invocation (and on the HTTP function).</param>
+/// <param name="ShardDeadLetterQueue">Where malformed shard messages are sent, with a reason; set exactly when <paramref name="ShardQueue"/> is.</param>
+/// <param name="SqsServiceUrl">An SQS-compatible endpoint (moto, LocalStack); null for AWS itself.</param>
 internal sealed record FunctionSettings(
     string? RuntimeApi,
     string? Bucket,
@@ -14,8 +18,15 @@ internal sealed record FunctionSettings(
     string? Region,
     IReadOnlyList<string> WarmupModels,
     int Port,
-    TimeSpan SweepAfter)
+    TimeSpan SweepAfter,
+    SqsQueueAddress? ShardQueue = null,
+    SqsQueueAddress? ShardDeadLetterQueue = null,
+    string? SqsServiceUrl = null,
+    int? RowsPerShard = null)
 {
+    /// <summary>The largest rows-per-shard setting accepted: far above what one invocation scores.</summary>
+    public const int MaxRowsPerShard = 100_000_000;
+
     /// <summary>Environment variable: the local model repository used when no bucket is set (default: models/ beside the binary).</summary>
     public const string ModelDirectoryVariable = "INFERENCE_MODEL_DIR";
 
@@ -44,14 +55,48 @@ internal sealed record FunctionSettings(
                 ? TimeSpan.FromMinutes(parsedMinutes)
                 : throw new InvalidOperationException($"{LambdaContract.SweepAfterMinutesVariable} must be a whole number of minutes (at most a week), not '{minutes}'")
             : DefaultSweepAfter;
+        var rowsPerShard = Read(LambdaContract.RowsPerShardVariable) is { } rows
+            ? int.TryParse(rows, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedRows) && parsedRows is > 0 and <= MaxRowsPerShard
+                ? parsedRows
+                : throw new InvalidOperationException($"{LambdaContract.RowsPerShardVariable} must be a whole number of rows between 1 and {MaxRowsPerShard}, not '{rows}'")
+            : (int?)null;
+        var shardQueue = Queue(Read(LambdaContract.ShardQueueUrlVariable), LambdaContract.ShardQueueUrlVariable);
+        var shardDeadLetters = Queue(Read(LambdaContract.ShardDeadLetterQueueUrlVariable), LambdaContract.ShardDeadLetterQueueUrlVariable);
+        var bucket = Read(LambdaContract.BucketVariable);
+        if ((shardQueue is null) != (shardDeadLetters is null))
+        {
+            throw new InvalidOperationException(
+                $"{LambdaContract.ShardQueueUrlVariable} and {LambdaContract.ShardDeadLetterQueueUrlVariable} go together: set both (the batch function) or neither");
+        }
+
+        if (shardQueue is not null && bucket is null)
+        {
+            throw new InvalidOperationException($"{LambdaContract.ShardQueueUrlVariable} needs the bucket the shards are read from and written to: set {LambdaContract.BucketVariable}");
+        }
+
+        if (shardQueue is not null && shardQueue == shardDeadLetters)
+        {
+            throw new InvalidOperationException($"{LambdaContract.ShardDeadLetterQueueUrlVariable} must name another queue than {LambdaContract.ShardQueueUrlVariable}");
+        }
+
         return new FunctionSettings(
             Read("AWS_LAMBDA_RUNTIME_API"),
-            Read(LambdaContract.BucketVariable),
+            bucket,
             Read(ModelDirectoryVariable) ?? Path.Combine(AppContext.BaseDirectory, "models"),
             Read("AWS_ENDPOINT_URL_S3") ?? Read("AWS_ENDPOINT_URL"),
             Read("AWS_REGION") ?? Read("AWS_DEFAULT_REGION"),
             (Read(LambdaContract.WarmupModelsVariable) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             port,
-            sweepAfter);
+            sweepAfter,
+            shardQueue,
+            shardDeadLetters,
+            Read("AWS_ENDPOINT_URL_SQS") ?? Read("AWS_ENDPOINT_URL"),
+            rowsPerShard);
     }
+
+    private static SqsQueueAddress? Queue(string? url, string variable) =>
+        url is null
+            ? null
+            : SqsQueueAddress.TryParse(url) ?? throw new InvalidOperationException(
+                $"{variable} must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>), not '{Inference.Repository.ModelNames.Printable(url)}'");
 }

@@ -13,7 +13,8 @@ namespace Serverless.Functions.Aws.Storage;
 /// stat'ed, deletes too (S3's conditional delete), and create-only writes <c>If-None-Match: *</c>, which S3 answers with
 /// 412 when the key exists. Every SDK failure comes out as a <see cref="BatchStoreException"/>.
 /// </summary>
-internal sealed class S3BatchStore(IAmazonS3 s3, string bucket) : IBatchStore
+/// <param name="workDirectory">Where runs of small parts are staged while composing (default: the temporary folder, /tmp on Lambda).</param>
+internal sealed partial class S3BatchStore(IAmazonS3 s3, string bucket, string? workDirectory = null) : IBatchStore
 {
     /// <summary>S3's limit on a key.</summary>
     private const int MaxKeyBytes = 1024;
@@ -98,9 +99,6 @@ internal sealed class S3BatchStore(IAmazonS3 s3, string bucket) : IBatchStore
             throw failure;
         }
     }
-
-    public Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken) =>
-        this.ComposeThroughFileAsync(key, parts, Path.GetTempPath(), cancellationToken);
 
     public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {

@@ -18,24 +18,41 @@ internal sealed record InferenceStackSettings
     /// <summary>Must match the runtime identifier the bootstrap was published for (functions-aws/package.sh defaults to linux-x64).</summary>
     public string Architecture { get; init; } = X86_64;
 
+    /// <summary>The HTTP function's memory (MiB).</summary>
     public int MemorySizeMiB { get; init; } = 2048;
 
-    public int TimeoutSeconds { get; init; } = 60;
+    /// <summary>The HTTP function's timeout: an HTTP API waits at most 30 s for its integration, so more would never be used.</summary>
+    public int TimeoutSeconds { get; init; } = 30;
+
+    /// <summary>The batch function's memory (MiB): more memory also brings more vCPUs (about one per 1,769 MB).</summary>
+    public int BatchMemorySizeMiB { get; init; } = 3008;
+
+    /// <summary>The batch function's timeout: a planner's pass over an input, or one shard, must finish inside it.</summary>
+    public int BatchTimeoutSeconds { get; init; } = 900;
 
     /// <summary>Size of /tmp, where the artifact cache keeps downloaded models.</summary>
     public int EphemeralStorageMiB { get; init; } = 2048;
 
-    /// <summary>0: on-demand only. Above 0: a "live" alias with that many pre-initialised environments.</summary>
+    /// <summary>0: on-demand only. Above 0: a "live" alias of the HTTP function with that many pre-initialised environments.</summary>
     public int ProvisionedConcurrency { get; init; }
 
     /// <summary>
-    /// Environments the function may run at once (reserved concurrency): the ceiling for the API, the queue and the
-    /// sweep together, and what the function takes from the account's pool so it cannot starve other functions.
+    /// Environments the HTTP function may run at once (reserved concurrency): what it takes from the account's pool, so
+    /// it cannot starve other functions, nor be starved by a batch job.
     /// </summary>
     public int ReservedConcurrency { get; init; } = 50;
 
-    /// <summary>Environments the SQS event source may use at once (ScalingConfig.MaximumConcurrency), so a burst of drops leaves room for the API.</summary>
-    public int SqsMaxConcurrency { get; init; } = 10;
+    /// <summary>
+    /// Environments the batch function may run at once (reserved concurrency): the ceiling for planners, shard workers
+    /// and the sweep together, which protects the account when a large file fans out.
+    /// </summary>
+    public int BatchReservedConcurrency { get; init; } = 30;
+
+    /// <summary>Environments the S3 notification queue's event source may use at once (ScalingConfig.MaximumConcurrency).</summary>
+    public int SqsMaxConcurrency { get; init; } = 5;
+
+    /// <summary>Environments the shard queue's event source may use at once: how many shards are scored in parallel.</summary>
+    public int ShardMaxConcurrency { get; init; } = 20;
 
     /// <summary>Minutes between scheduled sweeps of incoming/ for files whose S3 notification never arrived.</summary>
     public int SweepIntervalMinutes { get; init; } = 15;
@@ -48,10 +65,25 @@ internal sealed record InferenceStackSettings
     /// <summary>SQS messages (one S3 event each) per invocation.</summary>
     public int BatchSize { get; init; } = 1;
 
-    /// <summary>Deliveries of one message before it goes to the dead-letter queue.</summary>
+    /// <summary>Deliveries of one S3 notification before it goes to the dead-letter queue.</summary>
     public int MaxReceiveCount { get; init; } = 3;
 
+    /// <summary>Shard messages per invocation: one shard is meant to fill most of an invocation.</summary>
+    public int ShardBatchSize { get; init; } = 1;
+
+    /// <summary>
+    /// Deliveries of one shard message before SQS moves it to the shard dead-letter queue. Above the core's own attempts
+    /// (3), so a failing shard fails its file first, and a throttled or crashed delivery still leaves room.
+    /// </summary>
+    public int ShardMaxReceiveCount { get; init; } = 5;
+
     public string WarmupModels { get; init; } = "";
+
+    /// <summary>
+    /// The most rows a shard holds on this deployment (INFERENCE_ROWS_PER_SHARD), unless a model's manifest says otherwise;
+    /// 0 leaves the core's default. Size it so a shard finishes well inside <see cref="BatchTimeoutSeconds"/>.
+    /// </summary>
+    public int RowsPerShard { get; init; }
 
     /// <summary>Steady requests per second the API accepts before answering 429.</summary>
     public int ApiRateLimit { get; init; } = 100;
@@ -105,15 +137,22 @@ internal sealed record InferenceStackSettings
         }
 
         RequireRange(nameof(MemorySizeMiB), MemorySizeMiB, 128, 10240, "memorySize (MiB) must be between 128 and 10240, Lambda's limits.");
-        RequireRange(nameof(TimeoutSeconds), TimeoutSeconds, 1, 900, "timeoutSeconds must be between 1 and 900, Lambda's limits.");
+        RequireRange(nameof(TimeoutSeconds), TimeoutSeconds, 1, 30, "timeoutSeconds (the HTTP function) must be between 1 and 30: an HTTP API waits at most 30 s for its integration.");
+        RequireRange(nameof(BatchMemorySizeMiB), BatchMemorySizeMiB, 128, 10240, "batchMemorySize (MiB) must be between 128 and 10240, Lambda's limits.");
+        RequireRange(nameof(BatchTimeoutSeconds), BatchTimeoutSeconds, 1, 900, "batchTimeoutSeconds must be between 1 and 900, Lambda's limits.");
         RequireRange(nameof(EphemeralStorageMiB), EphemeralStorageMiB, 512, 10240, "ephemeralStorage (MiB of /tmp) must be between 512 and 10240, Lambda's limits.");
         RequireRange(nameof(ProvisionedConcurrency), ProvisionedConcurrency, 0, 1000, "provisionedConcurrency must be between 0 (none) and 1000.");
         RequireRange(nameof(ReservedConcurrency), ReservedConcurrency, 1, 1000, "reservedConcurrency must be between 1 and 1000 (the default account quota; 0 would stop the function).");
+        RequireRange(nameof(BatchReservedConcurrency), BatchReservedConcurrency, 4, 1000, "batchReservedConcurrency must be between 4 (two per queue, the SQS event source's minimum) and 1000.");
         RequireRange(nameof(SqsMaxConcurrency), SqsMaxConcurrency, 2, 1000, "sqsMaxConcurrency must be between 2 and 1000, the SQS event source's limits.");
+        RequireRange(nameof(ShardMaxConcurrency), ShardMaxConcurrency, 2, 1000, "shardMaxConcurrency must be between 2 and 1000, the SQS event source's limits.");
         RequireRange(nameof(SweepIntervalMinutes), SweepIntervalMinutes, 1, 1440, "sweepIntervalMinutes must be between 1 and 1440 (one sweep a day).");
         RequireRange(nameof(SweepAfterMinutes), SweepAfterMinutes, 1, 1440, "sweepAfterMinutes must be between 1 and 1440.");
         RequireRange(nameof(BatchSize), BatchSize, 1, 10, "batchSize must be between 1 and 10 messages per invocation.");
         RequireRange(nameof(MaxReceiveCount), MaxReceiveCount, 1, 1000, "maxReceiveCount must be between 1 and 1000 deliveries before the dead-letter queue.");
+        RequireRange(nameof(ShardBatchSize), ShardBatchSize, 1, 10, "shardBatchSize must be between 1 and 10 messages per invocation.");
+        RequireRange(nameof(RowsPerShard), RowsPerShard, 0, 100_000_000, "rowsPerShard must be between 0 (the core's default) and 100000000.");
+        RequireRange(nameof(ShardMaxReceiveCount), ShardMaxReceiveCount, 1, 1000, "shardMaxReceiveCount must be between 1 and 1000 deliveries before the shard dead-letter queue.");
         RequireRange(nameof(ApiRateLimit), ApiRateLimit, 1, 10000, "apiRateLimit must be between 1 and 10000 requests per second (the account default ceiling).");
         RequireRange(nameof(ApiBurstLimit), ApiBurstLimit, 1, 5000, "apiBurstLimit must be between 1 and 5000 requests (the account default ceiling).");
 
@@ -124,12 +163,12 @@ internal sealed record InferenceStackSettings
                 $"provisionedConcurrency ({ProvisionedConcurrency}) must not exceed reservedConcurrency ({ReservedConcurrency}).");
         }
 
-        // Above the reserved concurrency the queue's pollers would be throttled, and throttled messages count towards
-        // maxReceiveCount: they would end in the dead-letter queue without ever being scored.
-        if (SqsMaxConcurrency > ReservedConcurrency)
+        // Above the batch function's reserved concurrency the queues' pollers would be throttled, and throttled messages
+        // count towards maxReceiveCount: they would end in a dead-letter queue without ever being scored.
+        if (SqsMaxConcurrency + ShardMaxConcurrency > BatchReservedConcurrency)
         {
-            throw new ArgumentOutOfRangeException(nameof(SqsMaxConcurrency), SqsMaxConcurrency,
-                $"sqsMaxConcurrency ({SqsMaxConcurrency}) must not exceed reservedConcurrency ({ReservedConcurrency}).");
+            throw new ArgumentOutOfRangeException(nameof(ShardMaxConcurrency), ShardMaxConcurrency,
+                $"sqsMaxConcurrency ({SqsMaxConcurrency}) and shardMaxConcurrency ({ShardMaxConcurrency}) together must not exceed batchReservedConcurrency ({BatchReservedConcurrency}).");
         }
 
         if (!RetentionByDays.ContainsKey(LogRetentionDays))
@@ -162,16 +201,23 @@ internal sealed record InferenceStackSettings
             Architecture = context("architecture") ?? defaults.Architecture,
             MemorySizeMiB = Integer(context, "memorySize", defaults.MemorySizeMiB),
             TimeoutSeconds = Integer(context, "timeoutSeconds", defaults.TimeoutSeconds),
+            BatchMemorySizeMiB = Integer(context, "batchMemorySize", defaults.BatchMemorySizeMiB),
+            BatchTimeoutSeconds = Integer(context, "batchTimeoutSeconds", defaults.BatchTimeoutSeconds),
             EphemeralStorageMiB = Integer(context, "ephemeralStorage", defaults.EphemeralStorageMiB),
             ProvisionedConcurrency = Integer(context, "provisionedConcurrency", defaults.ProvisionedConcurrency),
             ReservedConcurrency = Integer(context, "reservedConcurrency", defaults.ReservedConcurrency),
+            BatchReservedConcurrency = Integer(context, "batchReservedConcurrency", defaults.BatchReservedConcurrency),
             SqsMaxConcurrency = Integer(context, "sqsMaxConcurrency", defaults.SqsMaxConcurrency),
+            ShardMaxConcurrency = Integer(context, "shardMaxConcurrency", defaults.ShardMaxConcurrency),
             SweepIntervalMinutes = Integer(context, "sweepIntervalMinutes", defaults.SweepIntervalMinutes),
             SweepAfterMinutes = Integer(context, "sweepAfterMinutes", defaults.SweepAfterMinutes),
             LogRetentionDays = Integer(context, "logRetentionDays", defaults.LogRetentionDays),
             BatchSize = Integer(context, "batchSize", defaults.BatchSize),
             MaxReceiveCount = Integer(context, "maxReceiveCount", defaults.MaxReceiveCount),
+            ShardBatchSize = Integer(context, "shardBatchSize", defaults.ShardBatchSize),
+            ShardMaxReceiveCount = Integer(context, "shardMaxReceiveCount", defaults.ShardMaxReceiveCount),
             WarmupModels = context("warmupModels") ?? defaults.WarmupModels,
+            RowsPerShard = Integer(context, "rowsPerShard", defaults.RowsPerShard),
             ApiRateLimit = Integer(context, "apiRateLimit", defaults.ApiRateLimit),
             ApiBurstLimit = Integer(context, "apiBurstLimit", defaults.ApiBurstLimit),
             JwtIssuer = context("jwtIssuer"),

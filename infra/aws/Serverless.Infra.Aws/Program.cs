@@ -7,7 +7,7 @@ try
     var settings = InferenceStackSettings.FromContext(key => app.Node.TryGetContext(key)?.ToString());
     new InferenceStack(app, "ServerlessInference", settings, new StackProps
     {
-        Description = "Serverless ONNX inference: Lambda (provided.al2023) behind an HTTP API, batch scoring of S3 drops through SQS.",
+        Description = "Serverless ONNX inference: an HTTP function behind an HTTP API, and a batch function that scores S3 drops through SQS, fanning big files out over a shard queue.",
     });
 }
 catch (ArgumentException invalid)

@@ -27,6 +27,9 @@ public sealed class TemplateTests
         Assert.Contains($"{LambdaContract.WarmupModelsVariable}:", template, StringComparison.Ordinal);
         Assert.Contains($"Value: {LambdaContract.IncomingPrefix}", template, StringComparison.Ordinal);
         Assert.Contains("ReportBatchItemFailures", template, StringComparison.Ordinal);
+        Assert.Contains($"{LambdaContract.ShardQueueUrlVariable}: !Ref ShardQueue", template, StringComparison.Ordinal);
+        Assert.Contains($"{LambdaContract.ShardDeadLetterQueueUrlVariable}: !Ref ShardDeadLetterQueue", template, StringComparison.Ordinal);
+        Assert.Contains($"{LambdaContract.SweepAfterMinutesVariable}:", template, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -34,6 +37,7 @@ public sealed class TemplateTests
     [InlineData("http-ready.json", "HttpApi")]
     [InlineData("s3-put.json", "S3")]
     [InlineData("sqs-s3-put.json", "Sqs")]
+    [InlineData("sqs-shard.json", "Sqs")]
     public void SampleEvent_IsRecognised(string file, string shape)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "functions-aws", "events", file)));

@@ -44,6 +44,40 @@ public sealed class S3BatchStoreContractTests : BatchStoreContract, IClassFixtur
     }
 }
 
+/// <summary>
+/// The sharding contract (planning, one part per shard, one merge, replaced input, poison shard, dead letters, killed
+/// worker, stale merge claim) on moto's S3: parts and plans behind S3's create-only writes, the merge through
+/// S3BatchStore's multipart compose.
+/// </summary>
+public sealed class S3ShardingContractTests : ShardingContract, IClassFixture<MotoServer>
+{
+    private readonly AmazonS3Client _s3;
+    private readonly string _bucket = "sharding-" + Guid.NewGuid().ToString("N")[..12];
+
+    public S3ShardingContractTests(MotoServer moto)
+    {
+        ArgumentNullException.ThrowIfNull(moto);
+        _s3 = moto.CreateS3();
+        _s3.PutBucketAsync(_bucket).GetAwaiter().GetResult();
+        Store = new S3BatchStore(_s3, _bucket);
+    }
+
+    protected override IBatchStore Store { get; }
+
+    protected override Task PutBehindAsync(string key, byte[] content) =>
+        _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = key, InputStream = new MemoryStream(content) });
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _s3.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
 /// <summary>The sweep over a fresh moto bucket.</summary>
 public sealed class S3IncomingSweepTests : IncomingSweepContract, IClassFixture<MotoServer>
 {

@@ -45,7 +45,11 @@ public sealed class BootstrapProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
-        foreach (var name in new[] { "AWS_LAMBDA_RUNTIME_API", "INFERENCE_BUCKET", "INFERENCE_WARMUP_MODELS", "INFERENCE_MODEL_DIR", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL" })
+        foreach (var name in new[]
+        {
+            "AWS_LAMBDA_RUNTIME_API", "INFERENCE_BUCKET", "INFERENCE_WARMUP_MODELS", "INFERENCE_MODEL_DIR", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL",
+            LambdaContract.ShardQueueUrlVariable, LambdaContract.ShardDeadLetterQueueUrlVariable, LambdaContract.RowsPerShardVariable,
+        })
         {
             start.Environment.Remove(name);
         }

@@ -19,12 +19,16 @@ public sealed class CdkCliTests(CdkSynthFixture cdk)
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var template = JsonNode.Parse(await File.ReadAllTextAsync(output.Combine("ServerlessInference.template.json")))!;
-        Assert.Single(CfnTemplate.OfType(template, "AWS::Lambda::Function"));
+        Assert.Equal(2, CfnTemplate.OfType(template, "AWS::Lambda::Function").Count);
         Assert.Single(CfnTemplate.OfType(template, "AWS::ApiGatewayV2::Api"));
-        // cdk.json's context (memorySize 2048, reservedConcurrency 50, sqsMaxConcurrency 10, sweep every 15 minutes) reached the app.
-        Assert.Equal(2048, CfnTemplate.Properties(template, "AWS::Lambda::Function")["MemorySize"]!.GetValue<int>());
-        Assert.Equal(50, CfnTemplate.Properties(template, "AWS::Lambda::Function")["ReservedConcurrentExecutions"]!.GetValue<int>());
-        Assert.Equal(10, CfnTemplate.Properties(template, "AWS::Lambda::EventSourceMapping")["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
+        // cdk.json's context (memory 2048 and 3008, timeouts 30 and 900, reserved 50 and 30, queues 5 and 20, sweep every 15 minutes) reached the app.
+        var http = StackFunctions.Http(template);
+        var batch = StackFunctions.Batch(template);
+        Assert.Equal((2048, 30, 50), (http["MemorySize"]!.GetValue<int>(), http["Timeout"]!.GetValue<int>(), http["ReservedConcurrentExecutions"]!.GetValue<int>()));
+        Assert.Equal((3008, 900, 30), (batch["MemorySize"]!.GetValue<int>(), batch["Timeout"]!.GetValue<int>(), batch["ReservedConcurrentExecutions"]!.GetValue<int>()));
+        Assert.Equal(
+            [5, 20],
+            CfnTemplate.OfType(template, "AWS::Lambda::EventSourceMapping").Select(m => m.Resource["Properties"]!["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>()).Order());
         Assert.Equal("rate(15 minutes)", CfnTemplate.Properties(template, "AWS::Events::Rule")["ScheduleExpression"]!.GetValue<string>());
     }
 

@@ -57,7 +57,7 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
         Assert.Equal("s3:ObjectCreated:*", configuration["Event"]!.GetValue<string>());
         Assert.Equal("prefix", rule["Name"]!.GetValue<string>());
         Assert.Equal(LambdaContract.IncomingPrefix, rule["Value"]!.GetValue<string>());
-        Assert.Equal(EventsQueueId(cdk.DefaultsJson), CfnTemplate.Target(configuration["Queue"]));
+        Assert.StartsWith("BatchQueueEvents", CfnTemplate.Target(configuration["Queue"]), StringComparison.Ordinal);
         Assert.Null(bucket["Properties"]!["NotificationConfiguration"]!["LambdaConfigurations"]);
         Assert.Null(bucket["Properties"]!["NotificationConfiguration"]!["TopicConfigurations"]);
     }
@@ -78,107 +78,199 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
     }
 
     [Fact]
-    public void Notifications_NoCustomResource_OnlyTheInferenceFunctionIsDeployed()
+    public void Notifications_NoCustomResource_OnlyTheTwoFunctionsAreDeployed()
     {
-        cdk.Defaults.ResourceCountIs("AWS::Lambda::Function", 1);
+        Assert.Equal(
+            [StackFunctions.BatchPrefix, StackFunctions.HttpPrefix],
+            CfnTemplate.OfType(cdk.DefaultsJson, "AWS::Lambda::Function").Select(f => f.LogicalId.StartsWith(StackFunctions.HttpPrefix, StringComparison.Ordinal) ? StackFunctions.HttpPrefix : f.LogicalId[..StackFunctions.BatchPrefix.Length]).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(cdk.DefaultsJson["Resources"]!.AsObject(), r => r.Value!["Type"]!.GetValue<string>().StartsWith("Custom::", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Queue_Failures_RedriveToEncryptedDeadLetterQueue()
+    public void Queues_Failures_EachRedrivesToItsEncryptedDeadLetterQueue()
     {
+        var queues = CfnTemplate.OfType(cdk.DefaultsJson, "AWS::SQS::Queue");
         var events = Queue(cdk.DefaultsJson, EventsQueueId(cdk.DefaultsJson));
-        var deadLetterId = CfnTemplate.Target(events["RedrivePolicy"]!["deadLetterTargetArn"])!;
-        var deadLetter = Queue(cdk.DefaultsJson, deadLetterId);
+        var shards = Queue(cdk.DefaultsJson, ShardQueueId(cdk.DefaultsJson));
+        var eventsDeadLetters = Queue(cdk.DefaultsJson, CfnTemplate.Target(events["RedrivePolicy"]!["deadLetterTargetArn"])!);
+        var shardDeadLetters = Queue(cdk.DefaultsJson, CfnTemplate.Target(shards["RedrivePolicy"]!["deadLetterTargetArn"])!);
 
+        Assert.Equal(4, queues.Count);
         Assert.Equal(3, events["RedrivePolicy"]!["maxReceiveCount"]!.GetValue<int>());
-        Assert.Equal(6 * 60, events["VisibilityTimeout"]!.GetValue<int>());
-        Assert.True(events["SqsManagedSseEnabled"]!.GetValue<bool>());
-        Assert.True(deadLetter["SqsManagedSseEnabled"]!.GetValue<bool>());
-        Assert.Equal(14 * 24 * 3600, deadLetter["MessageRetentionPeriod"]!.GetValue<int>());
-        Assert.Equal(2, CfnTemplate.OfType(cdk.DefaultsJson, "AWS::SQS::Queue").Count);
+        Assert.Equal(5, shards["RedrivePolicy"]!["maxReceiveCount"]!.GetValue<int>());
+        Assert.NotSame(eventsDeadLetters, shardDeadLetters);
+        Assert.All([events, shards, eventsDeadLetters, shardDeadLetters], q => Assert.True(q["SqsManagedSseEnabled"]!.GetValue<bool>()));
+        Assert.All([eventsDeadLetters, shardDeadLetters], q => Assert.Equal(14 * 24 * 3600, q["MessageRetentionPeriod"]!.GetValue<int>()));
+    }
+
+    /// <summary>A message in flight stays invisible for six batch-function timeouts, as AWS advises for SQS event sources.</summary>
+    [Fact]
+    public void Queues_VisibilityTimeout_SixTimesTheBatchFunctionTimeout()
+    {
+        var batchTimeout = StackFunctions.Batch(cdk.DefaultsJson)["Timeout"]!.GetValue<int>();
+
+        Assert.Equal(900, batchTimeout);
+        Assert.Equal(6 * batchTimeout, Queue(cdk.DefaultsJson, EventsQueueId(cdk.DefaultsJson))["VisibilityTimeout"]!.GetValue<int>());
+        Assert.Equal(6 * batchTimeout, Queue(cdk.DefaultsJson, ShardQueueId(cdk.DefaultsJson))["VisibilityTimeout"]!.GetValue<int>());
     }
 
     [Fact]
-    public void Queue_Variant_FollowsTimeoutAndMaxReceiveCount()
+    public void Queues_Variant_FollowTheBatchTimeoutAndMaxReceiveCounts()
     {
         var events = Queue(cdk.VariantJson, EventsQueueId(cdk.VariantJson));
+        var shards = Queue(cdk.VariantJson, ShardQueueId(cdk.VariantJson));
 
         Assert.Equal(4, events["RedrivePolicy"]!["maxReceiveCount"]!.GetValue<int>());
-        Assert.Equal(6 * 120, events["VisibilityTimeout"]!.GetValue<int>());
+        Assert.Equal(7, shards["RedrivePolicy"]!["maxReceiveCount"]!.GetValue<int>());
+        Assert.Equal(6 * 600, events["VisibilityTimeout"]!.GetValue<int>());
+        Assert.Equal(6 * 600, shards["VisibilityTimeout"]!.GetValue<int>());
     }
 
     [Fact]
-    public void Function_Defaults_ProvidedAl2023BootstrapX64WithBucketVariable()
+    public void Functions_Defaults_OneBootstrapTwoDeployments()
     {
-        var function = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::Function");
-        var variables = function["Environment"]!["Variables"]!.AsObject();
+        var http = StackFunctions.Http(cdk.DefaultsJson);
+        var batch = StackFunctions.Batch(cdk.DefaultsJson);
 
-        Assert.Equal("provided.al2023", function["Runtime"]!.GetValue<string>());
-        Assert.Equal(LambdaContract.BootstrapName, function["Handler"]!.GetValue<string>());
-        Assert.Equal(["x86_64"], CfnTemplate.Strings(function["Architectures"]));
-        Assert.Equal(2048, function["MemorySize"]!.GetValue<int>());
-        Assert.Equal(60, function["Timeout"]!.GetValue<int>());
-        Assert.Equal(2048, function["EphemeralStorage"]!["Size"]!.GetValue<int>());
-        Assert.Equal("Active", function["TracingConfig"]!["Mode"]!.GetValue<string>());
-        Assert.Equal(CfnTemplate.Single(cdk.DefaultsJson, "AWS::S3::Bucket").LogicalId, CfnTemplate.Target(variables[LambdaContract.BucketVariable]));
-        Assert.Equal("15", variables[LambdaContract.SweepAfterMinutesVariable]!.GetValue<string>());
-        Assert.Equal([LambdaContract.BucketVariable, LambdaContract.SweepAfterMinutesVariable], variables.Select(v => v.Key).Order(StringComparer.Ordinal));
+        Assert.All([http, batch], function =>
+        {
+            Assert.Equal("provided.al2023", function["Runtime"]!.GetValue<string>());
+            Assert.Equal(LambdaContract.BootstrapName, function["Handler"]!.GetValue<string>());
+            Assert.Equal(["x86_64"], CfnTemplate.Strings(function["Architectures"]));
+            Assert.Equal(2048, function["EphemeralStorage"]!["Size"]!.GetValue<int>());
+            Assert.Equal("Active", function["TracingConfig"]!["Mode"]!.GetValue<string>());
+            Assert.Equal(CfnTemplate.Single(cdk.DefaultsJson, "AWS::S3::Bucket").LogicalId, CfnTemplate.Target(function["Environment"]!["Variables"]![LambdaContract.BucketVariable]));
+        });
+        Assert.Equal(http["Code"]!.ToJsonString(), batch["Code"]!.ToJsonString());
+        Assert.Equal((2048, 30), (http["MemorySize"]!.GetValue<int>(), http["Timeout"]!.GetValue<int>()));
+        Assert.Equal((3008, 900), (batch["MemorySize"]!.GetValue<int>(), batch["Timeout"]!.GetValue<int>()));
     }
 
     [Fact]
-    public void Function_ReservedConcurrency_CapsEveryCallerTogether()
+    public void Functions_Variables_OnlyTheBatchFunctionHasTheSweepAndTheShardQueues()
     {
-        Assert.Equal(50, CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::Function")["ReservedConcurrentExecutions"]!.GetValue<int>());
-        Assert.Equal(20, CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::Function")["ReservedConcurrentExecutions"]!.GetValue<int>());
+        var http = StackFunctions.Http(cdk.DefaultsJson)["Environment"]!["Variables"]!.AsObject();
+        var batch = StackFunctions.Batch(cdk.DefaultsJson)["Environment"]!["Variables"]!.AsObject();
+        var shards = Queue(cdk.DefaultsJson, ShardQueueId(cdk.DefaultsJson));
+
+        Assert.Equal([LambdaContract.BucketVariable], http.Select(v => v.Key));
+        Assert.Equal(
+            [LambdaContract.BucketVariable, LambdaContract.ShardDeadLetterQueueUrlVariable, LambdaContract.ShardQueueUrlVariable, LambdaContract.SweepAfterMinutesVariable],
+            batch.Select(v => v.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("15", batch[LambdaContract.SweepAfterMinutesVariable]!.GetValue<string>());
+        // Ref of a queue is its URL.
+        Assert.Equal(ShardQueueId(cdk.DefaultsJson), CfnTemplate.Target(batch[LambdaContract.ShardQueueUrlVariable]));
+        Assert.Equal(CfnTemplate.Target(shards["RedrivePolicy"]!["deadLetterTargetArn"]), CfnTemplate.Target(batch[LambdaContract.ShardDeadLetterQueueUrlVariable]));
     }
 
     [Fact]
-    public void Function_Variant_SettingsReachTheTemplate()
+    public void Functions_ReservedConcurrency_EachItsOwn()
     {
-        var function = CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::Function");
-
-        Assert.Equal(["arm64"], CfnTemplate.Strings(function["Architectures"]));
-        Assert.Equal(3008, function["MemorySize"]!.GetValue<int>());
-        Assert.Equal(120, function["Timeout"]!.GetValue<int>());
-        Assert.Equal(4096, function["EphemeralStorage"]!["Size"]!.GetValue<int>());
-        Assert.Equal("iris,minilm", function["Environment"]!["Variables"]![LambdaContract.WarmupModelsVariable]!.GetValue<string>());
-        Assert.Equal("30", function["Environment"]!["Variables"]![LambdaContract.SweepAfterMinutesVariable]!.GetValue<string>());
+        Assert.Equal(50, StackFunctions.Http(cdk.DefaultsJson)["ReservedConcurrentExecutions"]!.GetValue<int>());
+        Assert.Equal(30, StackFunctions.Batch(cdk.DefaultsJson)["ReservedConcurrentExecutions"]!.GetValue<int>());
+        Assert.Equal(20, StackFunctions.Http(cdk.VariantJson)["ReservedConcurrentExecutions"]!.GetValue<int>());
+        Assert.Equal(12, StackFunctions.Batch(cdk.VariantJson)["ReservedConcurrentExecutions"]!.GetValue<int>());
     }
 
     [Fact]
-    public void Logs_Retention_FollowsTheSetting()
+    public void Functions_Variant_SettingsReachTheTemplate()
     {
-        var (defaultLogsId, defaultLogs) = CfnTemplate.Single(cdk.DefaultsJson, "AWS::Logs::LogGroup");
+        var http = StackFunctions.Http(cdk.VariantJson);
+        var batch = StackFunctions.Batch(cdk.VariantJson);
 
-        Assert.Equal(30, defaultLogs["Properties"]!["RetentionInDays"]!.GetValue<int>());
-        Assert.Equal(defaultLogsId, CfnTemplate.Target(CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::Function")["LoggingConfig"]!["LogGroup"]));
-        Assert.Equal(90, CfnTemplate.Properties(cdk.VariantJson, "AWS::Logs::LogGroup")["RetentionInDays"]!.GetValue<int>());
+        Assert.All([http, batch], function =>
+        {
+            Assert.Equal(["arm64"], CfnTemplate.Strings(function["Architectures"]));
+            Assert.Equal(4096, function["EphemeralStorage"]!["Size"]!.GetValue<int>());
+            Assert.Equal("iris,minilm", function["Environment"]!["Variables"]![LambdaContract.WarmupModelsVariable]!.GetValue<string>());
+        });
+        Assert.Equal((3008, 20), (http["MemorySize"]!.GetValue<int>(), http["Timeout"]!.GetValue<int>()));
+        Assert.Equal((5120, 600), (batch["MemorySize"]!.GetValue<int>(), batch["Timeout"]!.GetValue<int>()));
+        Assert.Equal("30", batch["Environment"]!["Variables"]![LambdaContract.SweepAfterMinutesVariable]!.GetValue<string>());
+        Assert.Equal("25000", batch["Environment"]!["Variables"]![LambdaContract.RowsPerShardVariable]!.GetValue<string>());
+        Assert.Null(http["Environment"]!["Variables"]![LambdaContract.RowsPerShardVariable]);
     }
 
     [Fact]
-    public void EventSource_SqsBatch_ReportsBatchItemFailures()
+    public void Logs_Retention_FollowsTheSettingForBothFunctions()
     {
-        var mapping = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::EventSourceMapping");
+        var groups = CfnTemplate.OfType(cdk.DefaultsJson, "AWS::Logs::LogGroup");
 
-        Assert.Equal(["ReportBatchItemFailures"], CfnTemplate.Strings(mapping["FunctionResponseTypes"]));
-        Assert.Equal(1, mapping["BatchSize"]!.GetValue<int>());
-        Assert.Equal(10, mapping["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
-        Assert.Equal(4, CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::EventSourceMapping")["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
-        Assert.Equal(EventsQueueId(cdk.DefaultsJson), CfnTemplate.Target(mapping["EventSourceArn"]));
-        Assert.Equal(CfnTemplate.Single(cdk.DefaultsJson, "AWS::Lambda::Function").LogicalId, CfnTemplate.Target(mapping["FunctionName"]));
+        Assert.Equal(2, groups.Count);
+        Assert.All(groups, g => Assert.Equal(30, g.Resource["Properties"]!["RetentionInDays"]!.GetValue<int>()));
+        Assert.Equal(
+            groups.Select(g => g.LogicalId).Order(StringComparer.Ordinal),
+            new[] { StackFunctions.Http(cdk.DefaultsJson), StackFunctions.Batch(cdk.DefaultsJson) }.Select(f => CfnTemplate.Target(f["LoggingConfig"]!["LogGroup"])!).Order(StringComparer.Ordinal));
+        Assert.All(CfnTemplate.OfType(cdk.VariantJson, "AWS::Logs::LogGroup"), g => Assert.Equal(90, g.Resource["Properties"]!["RetentionInDays"]!.GetValue<int>()));
     }
 
     [Fact]
-    public void Grants_FunctionRole_ExactlyTheContractPrefixStatements()
+    public void EventSources_BothQueuesToTheBatchFunctionWithBatchItemFailuresAndMaximumConcurrency()
     {
-        var statements = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::IAM::Policy")["PolicyDocument"]!["Statement"]!.AsArray()
-            .Select(s => s!)
-            .Where(s => CfnTemplate.Strings(s["Action"]).Any(a => a.StartsWith("s3:", StringComparison.Ordinal)))
-            .ToList();
+        var events = Mapping(cdk.DefaultsJson, EventsQueueId(cdk.DefaultsJson));
+        var shards = Mapping(cdk.DefaultsJson, ShardQueueId(cdk.DefaultsJson));
+        var batchId = StackFunctions.BatchId(cdk.DefaultsJson);
 
-        Assert.Equal(S3Grants.Expected, S3Grants.Of(statements, CfnTemplate.BucketResource));
+        Assert.Equal(2, CfnTemplate.OfType(cdk.DefaultsJson, "AWS::Lambda::EventSourceMapping").Count);
+        Assert.All([events, shards], mapping =>
+        {
+            Assert.Equal(["ReportBatchItemFailures"], CfnTemplate.Strings(mapping["FunctionResponseTypes"]));
+            Assert.Equal(batchId, CfnTemplate.Target(mapping["FunctionName"]));
+            Assert.Equal(1, mapping["BatchSize"]!.GetValue<int>());
+        });
+        Assert.Equal(5, events["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
+        Assert.Equal(20, shards["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void EventSources_Variant_BatchSizesAndConcurrencies()
+    {
+        var events = Mapping(cdk.VariantJson, EventsQueueId(cdk.VariantJson));
+        var shards = Mapping(cdk.VariantJson, ShardQueueId(cdk.VariantJson));
+
+        Assert.Equal((5, 4), (events["BatchSize"]!.GetValue<int>(), events["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>()));
+        Assert.Equal((2, 6), (shards["BatchSize"]!.GetValue<int>(), shards["ScalingConfig"]!["MaximumConcurrency"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public void Grants_BatchFunction_ExactlyTheRunnersS3Statements()
+    {
+        var statements = StackFunctions.Statements(cdk.DefaultsJson, StackFunctions.BatchId(cdk.DefaultsJson)).Where(s => StackFunctions.Acts(s, "s3:")).ToList();
+
+        Assert.Equal(S3Grants.Batch, S3Grants.Of(statements, CfnTemplate.BucketResource));
         Assert.Equal(S3Grants.ListedPrefixes, S3Grants.ListCondition(statements));
+    }
+
+    [Fact]
+    public void Grants_HttpFunction_OnlyReadsAndListsModels()
+    {
+        var statements = StackFunctions.Statements(cdk.DefaultsJson, StackFunctions.HttpId(cdk.DefaultsJson));
+
+        Assert.Equal(S3Grants.Http, S3Grants.Of(statements.Where(s => StackFunctions.Acts(s, "s3:")), CfnTemplate.BucketResource));
+        Assert.Equal([LambdaContract.ModelsPrefix + "*"], S3Grants.ListCondition(statements));
+        // Nothing but S3 (and X-Ray, for tracing): no queue, no other bucket.
+        Assert.All(statements, s => Assert.True(StackFunctions.Acts(s, "s3:") || StackFunctions.Acts(s, "xray:"), s.ToJsonString()));
+    }
+
+    [Fact]
+    public void Grants_BatchFunction_SendsToTheShardQueueAndItsDeadLettersConsumesBothQueues()
+    {
+        var statements = StackFunctions.Statements(cdk.DefaultsJson, StackFunctions.BatchId(cdk.DefaultsJson)).Where(s => StackFunctions.Acts(s, "sqs:")).ToList();
+        var shardQueue = ShardQueueId(cdk.DefaultsJson);
+        var shardDeadLetters = CfnTemplate.Target(Queue(cdk.DefaultsJson, shardQueue)["RedrivePolicy"]!["deadLetterTargetArn"])!;
+        var events = EventsQueueId(cdk.DefaultsJson);
+        var eventsDeadLetters = CfnTemplate.Target(Queue(cdk.DefaultsJson, events)["RedrivePolicy"]!["deadLetterTargetArn"])!;
+
+        static IEnumerable<string> Resources(JsonNode statement) =>
+            statement["Resource"] is JsonArray many ? many.Select(r => CfnTemplate.Target(r)!) : [CfnTemplate.Target(statement["Resource"])!];
+        HashSet<string> Granted(string action) =>
+            [.. statements.Where(s => CfnTemplate.Strings(s["Action"]).Contains(action)).SelectMany(Resources)];
+
+        Assert.Equal([shardQueue, shardDeadLetters], Granted("sqs:SendMessage"));
+        Assert.Equal([events, shardQueue], Granted("sqs:ReceiveMessage"));
+        Assert.Equal([events, shardQueue], Granted("sqs:DeleteMessage"));
+        Assert.DoesNotContain(eventsDeadLetters, statements.SelectMany(Resources));
+        Assert.DoesNotContain(statements, s => CfnTemplate.Strings(s["Action"]).Any(a => a.Contains('*', StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -227,7 +319,7 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
     }
 
     [Fact]
-    public void Sweep_Schedule_InvokesTheFunctionWithTheStandardScheduledEvent()
+    public void Sweep_Schedule_InvokesTheBatchFunctionWithTheStandardScheduledEvent()
     {
         var (ruleId, rule) = CfnTemplate.Single(cdk.DefaultsJson, "AWS::Events::Rule");
         var target = Assert.Single(rule["Properties"]!["Targets"]!.AsArray())!;
@@ -237,12 +329,13 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
 
         Assert.Equal("rate(15 minutes)", rule["Properties"]!["ScheduleExpression"]!.GetValue<string>());
         Assert.Equal("ENABLED", rule["Properties"]!["State"]!.GetValue<string>());
-        Assert.Equal(CfnTemplate.Single(cdk.DefaultsJson, "AWS::Lambda::Function").LogicalId, CfnTemplate.Target(target["Arn"]));
+        Assert.Equal(StackFunctions.BatchId(cdk.DefaultsJson), CfnTemplate.Target(target["Arn"]));
         // No custom input: the function receives EventBridge's own event (source aws.events, detail-type "Scheduled Event").
         Assert.Null(target["Input"]);
         Assert.Null(target["InputPath"]);
         Assert.Null(target["InputTransformer"]);
         Assert.Equal(ruleId, CfnTemplate.Target(permission["SourceArn"]));
+        Assert.Equal(StackFunctions.BatchId(cdk.DefaultsJson), CfnTemplate.Target(permission["FunctionName"]));
         Assert.Equal("lambda:InvokeFunction", permission["Action"]!.GetValue<string>());
     }
 
@@ -251,45 +344,62 @@ public sealed class CdkStackTests(CdkSynthFixture cdk)
     {
         var config = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::Lambda::EventInvokeConfig");
         var variant = CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::EventInvokeConfig");
-        var (aliasId, _) = CfnTemplate.Single(cdk.VariantJson, "AWS::Lambda::Alias");
 
         Assert.Equal(0, config["MaximumRetryAttempts"]!.GetValue<int>());
         Assert.Equal(15 * 60, config["MaximumEventAgeInSeconds"]!.GetValue<int>());
         Assert.Equal("$LATEST", config["Qualifier"]!.GetValue<string>());
+        Assert.Equal(StackFunctions.BatchId(cdk.DefaultsJson), CfnTemplate.Target(config["FunctionName"]));
         Assert.Equal(60 * 60, variant["MaximumEventAgeInSeconds"]!.GetValue<int>());
-        // The alias's name, taken from its ARN: the sweep invokes the live alias, so its settings are the alias's.
-        Assert.Contains($"{{\"Ref\":\"{aliasId}\"}}", variant["Qualifier"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal("$LATEST", variant["Qualifier"]!.GetValue<string>());
     }
 
     [Fact]
-    public void Sweep_Variant_HourlyScheduleTargetsTheLiveAlias()
+    public void Sweep_Variant_HourlyScheduleTargetsTheBatchFunction()
     {
         var rule = CfnTemplate.Properties(cdk.VariantJson, "AWS::Events::Rule");
-        var (aliasId, _) = CfnTemplate.Single(cdk.VariantJson, "AWS::Lambda::Alias");
 
         Assert.Equal("rate(1 hour)", rule["ScheduleExpression"]!.GetValue<string>());
-        Assert.Equal(aliasId, CfnTemplate.Target(Assert.Single(rule["Targets"]!.AsArray())!["Arn"]));
+        Assert.Equal(StackFunctions.BatchId(cdk.VariantJson), CfnTemplate.Target(Assert.Single(rule["Targets"]!.AsArray())!["Arn"]));
     }
 
     [Fact]
-    public void ProvisionedConcurrency_Variant_LiveAliasServesApiAndQueue()
+    public void ProvisionedConcurrency_Variant_LiveAliasOfTheHttpFunctionServesTheApi()
     {
         var (aliasId, alias) = CfnTemplate.Single(cdk.VariantJson, "AWS::Lambda::Alias");
-        var mapping = CfnTemplate.Properties(cdk.VariantJson, "AWS::Lambda::EventSourceMapping");
         var integrationUri = CfnTemplate.Properties(cdk.VariantJson, "AWS::ApiGatewayV2::Integration")["IntegrationUri"]!;
 
         Assert.Equal(InferenceFunction.LiveAliasName, alias["Properties"]!["Name"]!.GetValue<string>());
         Assert.Equal(2, alias["Properties"]!["ProvisionedConcurrencyConfig"]!["ProvisionedConcurrentExecutions"]!.GetValue<int>());
-        // The mapping names the function qualified by the alias: "<function name>:live", taken from the alias ARN.
-        Assert.Contains($"{{\"Ref\":\"{aliasId}\"}}", mapping["FunctionName"]!.ToJsonString(), StringComparison.Ordinal);
-        Assert.EndsWith($"\":{InferenceFunction.LiveAliasName}\"]]}}", mapping["FunctionName"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal(StackFunctions.HttpId(cdk.VariantJson), CfnTemplate.Target(alias["Properties"]!["FunctionName"]));
         Assert.Equal(aliasId, CfnTemplate.Target(integrationUri));
-        Assert.Equal(5, mapping["BatchSize"]!.GetValue<int>());
+        // The queues invoke the batch function itself, which has no provisioned environments.
+        Assert.All(CfnTemplate.OfType(cdk.VariantJson, "AWS::Lambda::EventSourceMapping"), m => Assert.Equal(StackFunctions.BatchId(cdk.VariantJson), CfnTemplate.Target(m.Resource["Properties"]!["FunctionName"])));
         Assert.Empty(CfnTemplate.OfType(cdk.DefaultsJson, "AWS::Lambda::Alias"));
     }
 
-    private static string EventsQueueId(JsonNode template) =>
-        CfnTemplate.OfType(template, "AWS::SQS::Queue").Single(q => q.Resource["Properties"]!["RedrivePolicy"] is not null).LogicalId;
+    [Fact]
+    public void Api_Integration_TheHttpFunction()
+    {
+        var integrationUri = CfnTemplate.Properties(cdk.DefaultsJson, "AWS::ApiGatewayV2::Integration")["IntegrationUri"]!;
+
+        Assert.Equal(StackFunctions.HttpId(cdk.DefaultsJson), CfnTemplate.Target(integrationUri));
+    }
+
+    /// <summary>The queue the bucket's notification names.</summary>
+    private static string EventsQueueId(JsonNode template)
+    {
+        var bucket = CfnTemplate.Single(template, "AWS::S3::Bucket").Resource;
+        return CfnTemplate.Target(bucket["Properties"]!["NotificationConfiguration"]!["QueueConfigurations"]![0]!["Queue"])!;
+    }
+
+    private static string ShardQueueId(JsonNode template) =>
+        CfnTemplate.OfType(template, "AWS::SQS::Queue")
+            .Single(q => q.LogicalId.StartsWith("ShardQueue", StringComparison.Ordinal) && q.Resource["Properties"]!["RedrivePolicy"] is not null).LogicalId;
 
     private static JsonNode Queue(JsonNode template, string logicalId) => template["Resources"]![logicalId]!["Properties"]!;
+
+    private static JsonNode Mapping(JsonNode template, string queueId) =>
+        CfnTemplate.OfType(template, "AWS::Lambda::EventSourceMapping")
+            .Select(m => m.Resource["Properties"]!)
+            .Single(m => CfnTemplate.Target(m["EventSourceArn"]) == queueId);
 }

@@ -8,7 +8,8 @@ namespace Serverless.Infra.Tests.Aws;
 
 /// <summary>
 /// Synthesizes the stack in-process once per test run (jsii starts node; ~15 s): the defaults, and a variant
-/// with JWT authorisation, provisioned and reserved concurrency, an hourly sweep and warmup models. The bootstrap is a placeholder file:
+/// with JWT authorisation, provisioned and reserved concurrency, other batch-function and queue settings, an hourly
+/// sweep and warmup models. The bootstrap is a placeholder file:
 /// synth never needs the real Native AOT publish.
 /// </summary>
 public sealed class CdkSynthFixture : IDisposable
@@ -43,17 +44,24 @@ public sealed class CdkSynthFixture : IDisposable
         BootstrapPath = BootstrapFolder,
         Architecture = InferenceStackSettings.Arm64,
         MemorySizeMiB = 3008,
-        TimeoutSeconds = 120,
+        TimeoutSeconds = 20,
+        BatchMemorySizeMiB = 5120,
+        BatchTimeoutSeconds = 600,
         EphemeralStorageMiB = 4096,
         ProvisionedConcurrency = 2,
         ReservedConcurrency = 20,
+        BatchReservedConcurrency = 12,
         SqsMaxConcurrency = 4,
+        ShardMaxConcurrency = 6,
+        ShardBatchSize = 2,
+        ShardMaxReceiveCount = 7,
         SweepIntervalMinutes = 60,
         SweepAfterMinutes = 30,
         LogRetentionDays = 90,
         BatchSize = 5,
         MaxReceiveCount = 4,
         WarmupModels = "iris,minilm",
+        RowsPerShard = 25_000,
         ApiRateLimit = 7,
         ApiBurstLimit = 9,
         JwtIssuer = "https://login.example.com/tenant/v2.0",

@@ -23,21 +23,42 @@ public sealed class InferenceStackSettingsTests : IDisposable
     }
 
     [Fact]
-    public void Defaults_BlastRadius_Reserved50Sqs10Sweep15()
+    public void Defaults_BlastRadius_Http50Batch30OfWhichNotifications5Shards20Sweep15()
     {
         var settings = Valid;
 
         Assert.Equal(50, settings.ReservedConcurrency);
-        Assert.Equal(10, settings.SqsMaxConcurrency);
+        Assert.Equal(30, settings.BatchReservedConcurrency);
+        Assert.Equal(5, settings.SqsMaxConcurrency);
+        Assert.Equal(20, settings.ShardMaxConcurrency);
         Assert.Equal(15, settings.SweepIntervalMinutes);
         Assert.Equal(15, settings.SweepAfterMinutes);
+    }
+
+    [Fact]
+    public void Defaults_Functions_Http30sBatch900sWithMoreMemory()
+    {
+        var settings = Valid;
+
+        Assert.Equal((2048, 30), (settings.MemorySizeMiB, settings.TimeoutSeconds));
+        Assert.Equal((3008, 900), (settings.BatchMemorySizeMiB, settings.BatchTimeoutSeconds));
+        Assert.Equal((1, 5), (settings.ShardBatchSize, settings.ShardMaxReceiveCount));
     }
 
     [Theory]
     [InlineData(nameof(InferenceStackSettings.MemorySizeMiB), 127, "memorySize")]
     [InlineData(nameof(InferenceStackSettings.MemorySizeMiB), 10241, "memorySize")]
     [InlineData(nameof(InferenceStackSettings.TimeoutSeconds), 0, "timeoutSeconds")]
-    [InlineData(nameof(InferenceStackSettings.TimeoutSeconds), 901, "timeoutSeconds")]
+    [InlineData(nameof(InferenceStackSettings.TimeoutSeconds), 31, "timeoutSeconds")]
+    [InlineData(nameof(InferenceStackSettings.BatchMemorySizeMiB), 127, "batchMemorySize")]
+    [InlineData(nameof(InferenceStackSettings.BatchTimeoutSeconds), 0, "batchTimeoutSeconds")]
+    [InlineData(nameof(InferenceStackSettings.BatchTimeoutSeconds), 901, "batchTimeoutSeconds")]
+    [InlineData(nameof(InferenceStackSettings.BatchReservedConcurrency), 3, "batchReservedConcurrency")]
+    [InlineData(nameof(InferenceStackSettings.ShardMaxConcurrency), 1, "shardMaxConcurrency")]
+    [InlineData(nameof(InferenceStackSettings.ShardBatchSize), 0, "shardBatchSize")]
+    [InlineData(nameof(InferenceStackSettings.ShardBatchSize), 11, "shardBatchSize")]
+    [InlineData(nameof(InferenceStackSettings.ShardMaxReceiveCount), 0, "shardMaxReceiveCount")]
+    [InlineData(nameof(InferenceStackSettings.RowsPerShard), -1, "rowsPerShard")]
     [InlineData(nameof(InferenceStackSettings.EphemeralStorageMiB), 511, "ephemeralStorage")]
     [InlineData(nameof(InferenceStackSettings.EphemeralStorageMiB), 10241, "ephemeralStorage")]
     [InlineData(nameof(InferenceStackSettings.ProvisionedConcurrency), -1, "provisionedConcurrency")]
@@ -59,6 +80,13 @@ public sealed class InferenceStackSettingsTests : IDisposable
         {
             nameof(InferenceStackSettings.MemorySizeMiB) => Valid with { MemorySizeMiB = value },
             nameof(InferenceStackSettings.TimeoutSeconds) => Valid with { TimeoutSeconds = value },
+            nameof(InferenceStackSettings.BatchMemorySizeMiB) => Valid with { BatchMemorySizeMiB = value },
+            nameof(InferenceStackSettings.BatchTimeoutSeconds) => Valid with { BatchTimeoutSeconds = value },
+            nameof(InferenceStackSettings.BatchReservedConcurrency) => Valid with { BatchReservedConcurrency = value },
+            nameof(InferenceStackSettings.ShardMaxConcurrency) => Valid with { ShardMaxConcurrency = value },
+            nameof(InferenceStackSettings.ShardBatchSize) => Valid with { ShardBatchSize = value },
+            nameof(InferenceStackSettings.ShardMaxReceiveCount) => Valid with { ShardMaxReceiveCount = value },
+            nameof(InferenceStackSettings.RowsPerShard) => Valid with { RowsPerShard = value },
             nameof(InferenceStackSettings.EphemeralStorageMiB) => Valid with { EphemeralStorageMiB = value },
             nameof(InferenceStackSettings.ProvisionedConcurrency) => Valid with { ProvisionedConcurrency = value },
             nameof(InferenceStackSettings.BatchSize) => Valid with { BatchSize = value },
@@ -80,25 +108,45 @@ public sealed class InferenceStackSettingsTests : IDisposable
         Assert.StartsWith(contextKey, error.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData(nameof(InferenceStackSettings.ProvisionedConcurrency), 11, "provisionedConcurrency (11) must not exceed reservedConcurrency (10)")]
-    [InlineData(nameof(InferenceStackSettings.SqsMaxConcurrency), 11, "sqsMaxConcurrency (11) must not exceed reservedConcurrency (10)")]
-    public void Validate_AboveReservedConcurrency_ThrowsNamingBoth(string setting, int value, string expected)
+    [Fact]
+    public void Validate_ProvisionedAboveReservedConcurrency_ThrowsNamingBoth()
     {
-        var settings = setting == nameof(InferenceStackSettings.ProvisionedConcurrency)
-            ? Valid with { ReservedConcurrency = 10, SqsMaxConcurrency = 2, ProvisionedConcurrency = value }
-            : Valid with { ReservedConcurrency = 10, SqsMaxConcurrency = value };
+        var error = Assert.Throws<ArgumentOutOfRangeException>((Valid with { ReservedConcurrency = 10, ProvisionedConcurrency = 11 }).Validate);
+
+        Assert.Equal(nameof(InferenceStackSettings.ProvisionedConcurrency), error.ParamName);
+        Assert.StartsWith("provisionedConcurrency (11) must not exceed reservedConcurrency (10)", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Both queues' pollers share the batch function's reserved concurrency: above it, throttled messages would be dead-lettered unscored.</summary>
+    [Theory]
+    [InlineData(5, 6)]
+    [InlineData(9, 2)]
+    public void Validate_QueueConcurrenciesAboveBatchReserved_ThrowsNamingAllThree(int notifications, int shards)
+    {
+        var settings = Valid with { BatchReservedConcurrency = 10, SqsMaxConcurrency = notifications, ShardMaxConcurrency = shards };
 
         var error = Assert.Throws<ArgumentOutOfRangeException>(settings.Validate);
 
-        Assert.Equal(setting, error.ParamName);
-        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+        Assert.Equal(nameof(InferenceStackSettings.ShardMaxConcurrency), error.ParamName);
+        Assert.StartsWith(
+            $"sqsMaxConcurrency ({notifications}) and shardMaxConcurrency ({shards}) together must not exceed batchReservedConcurrency (10)",
+            error.Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
     public void Validate_ConcurrencyEqualToReserved_Passes()
     {
-        var error = Record.Exception((Valid with { ReservedConcurrency = 10, SqsMaxConcurrency = 10, ProvisionedConcurrency = 10 }).Validate);
+        var error = Record.Exception((Valid with { ReservedConcurrency = 10, ProvisionedConcurrency = 10, BatchReservedConcurrency = 10, SqsMaxConcurrency = 4, ShardMaxConcurrency = 6 }).Validate);
+
+        Assert.Null(error);
+    }
+
+    /// <summary>The HTTP function's reserved concurrency is its own: the queues may use more than it.</summary>
+    [Fact]
+    public void Validate_QueueConcurrenciesAboveHttpReserved_Passes()
+    {
+        var error = Record.Exception((Valid with { ReservedConcurrency = 2, BatchReservedConcurrency = 100, SqsMaxConcurrency = 10, ShardMaxConcurrency = 90 }).Validate);
 
         Assert.Null(error);
     }
@@ -145,7 +193,14 @@ public sealed class InferenceStackSettingsTests : IDisposable
             ["jwtIssuer"] = "https://issuer.example.com",
             ["jwtAudience"] = "a, b",
             ["reservedConcurrency"] = "80",
-            ["sqsMaxConcurrency"] = "5",
+            ["sqsMaxConcurrency"] = "4",
+            ["batchMemorySize"] = "4096",
+            ["batchTimeoutSeconds"] = "600",
+            ["batchReservedConcurrency"] = "40",
+            ["shardMaxConcurrency"] = "30",
+            ["shardBatchSize"] = "2",
+            ["shardMaxReceiveCount"] = "6",
+            ["rowsPerShard"] = "20000",
             ["sweepIntervalMinutes"] = "30",
             ["sweepAfterMinutes"] = "45",
         };
@@ -154,10 +209,13 @@ public sealed class InferenceStackSettingsTests : IDisposable
 
         Assert.Equal(1024, settings.MemorySizeMiB);
         Assert.Equal(3, settings.ProvisionedConcurrency);
-        Assert.Equal(60, settings.TimeoutSeconds);
+        Assert.Equal(30, settings.TimeoutSeconds);
         Assert.Equal(["a", "b"], settings.JwtAudience);
         Assert.Equal(80, settings.ReservedConcurrency);
-        Assert.Equal(5, settings.SqsMaxConcurrency);
+        Assert.Equal(4, settings.SqsMaxConcurrency);
+        Assert.Equal((4096, 600, 40), (settings.BatchMemorySizeMiB, settings.BatchTimeoutSeconds, settings.BatchReservedConcurrency));
+        Assert.Equal((30, 2, 6), (settings.ShardMaxConcurrency, settings.ShardBatchSize, settings.ShardMaxReceiveCount));
+        Assert.Equal(20000, settings.RowsPerShard);
         Assert.Equal(30, settings.SweepIntervalMinutes);
         Assert.Equal(45, settings.SweepAfterMinutes);
         Assert.True(settings.UsesJwt);

@@ -4,7 +4,7 @@ using Serverless.Infra.Tests.Support;
 
 namespace Serverless.Infra.Tests.Aws;
 
-/// <summary>The SAM template (functions-aws/template.yaml) after the SAM transform: the same grants and limits as the CDK stack.</summary>
+/// <summary>The SAM template (functions-aws/template.yaml) after the SAM transform: the same two functions, queues, grants and limits as the CDK stack.</summary>
 public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<SamTemplateFixture>
 {
     [Fact]
@@ -16,50 +16,108 @@ public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<Sam
     }
 
     [Fact]
-    public void Grants_FunctionRole_ExactlyTheContractPrefixStatements()
+    public void Functions_OneBootstrapTwice_HttpShortBatch900s()
     {
-        var role = CfnTemplate.Properties(sam.Template, "AWS::IAM::Role");
-        var statements = role["Policies"]!.AsArray()
-            .SelectMany(policy => policy!["PolicyDocument"]!["Statement"]!.AsArray().Select(s => s!))
-            .ToList();
+        var functions = CfnTemplate.OfType(sam.Template, "AWS::Lambda::Function").ToDictionary(f => f.LogicalId, f => f.Resource["Properties"]!);
+        var (http, batch) = (functions["InferenceFunction"], functions["BatchFunction"]);
 
-        Assert.Equal(S3Grants.Expected, S3Grants.Of(statements, CfnTemplate.SamBucketResource));
+        Assert.Equal(2, functions.Count);
+        Assert.Equal(http["Code"]!.ToJsonString(), batch["Code"]!.ToJsonString());
+        Assert.Equal(30, http["Timeout"]!.GetValue<int>());
+        Assert.Equal(900, batch["Timeout"]!.GetValue<int>());
+        Assert.Equal("MemorySize", CfnTemplate.Target(http["MemorySize"]));
+        Assert.Equal("BatchMemorySize", CfnTemplate.Target(batch["MemorySize"]));
+        AssertNumberParameter("BatchMemorySize", 3008, 256, 10240);
+    }
+
+    [Fact]
+    public void Grants_BatchFunctionRole_ExactlyTheRunnersS3StatementsAndSendingShards()
+    {
+        var statements = RoleStatements("BatchFunctionRole");
+        var send = Assert.Single(statements, s => CfnTemplate.Strings(s["Action"]).Any(a => a.StartsWith("sqs:", StringComparison.Ordinal)));
+
+        Assert.Equal(S3Grants.Batch, S3Grants.Of(statements.Where(s => s != send), CfnTemplate.SamBucketResource));
         Assert.Equal(S3Grants.ListedPrefixes, S3Grants.ListCondition(statements));
-        // SAM's own managed policies: logs, and reading the queue for the event source mapping; nothing for S3.
+        Assert.Equal(["sqs:SendMessage"], CfnTemplate.Strings(send["Action"]));
+        Assert.Equal(["ShardDeadLetterQueue", "ShardQueue"], send["Resource"]!.AsArray().Select(r => CfnTemplate.Target(r)!).Order(StringComparer.Ordinal));
+        // SAM's own managed policies: logs, and reading the queues for the event source mappings; nothing for S3.
         Assert.Equal(
             ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"],
-            CfnTemplate.Strings(role["ManagedPolicyArns"]).Order(StringComparer.Ordinal));
+            CfnTemplate.Strings(Role("BatchFunctionRole")["ManagedPolicyArns"]).Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public void Function_ReservedConcurrency_FromParameterDefault50()
+    public void Grants_HttpFunctionRole_OnlyModels()
     {
-        var function = CfnTemplate.Properties(sam.Template, "AWS::Lambda::Function");
+        var statements = RoleStatements("InferenceFunctionRole");
 
-        Assert.Equal("ReservedConcurrency", CfnTemplate.Target(function["ReservedConcurrentExecutions"]));
+        Assert.Equal(S3Grants.Http, S3Grants.Of(statements, CfnTemplate.SamBucketResource));
+        Assert.Equal([LambdaContract.ModelsPrefix + "*"], S3Grants.ListCondition(statements));
+        Assert.Equal(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"], CfnTemplate.Strings(Role("InferenceFunctionRole")["ManagedPolicyArns"]));
+    }
+
+    [Fact]
+    public void Functions_ReservedConcurrency_EachFromItsParameter()
+    {
+        var functions = CfnTemplate.OfType(sam.Template, "AWS::Lambda::Function").ToDictionary(f => f.LogicalId, f => f.Resource["Properties"]!);
+
+        Assert.Equal("ReservedConcurrency", CfnTemplate.Target(functions["InferenceFunction"]["ReservedConcurrentExecutions"]));
+        Assert.Equal("BatchReservedConcurrency", CfnTemplate.Target(functions["BatchFunction"]["ReservedConcurrentExecutions"]));
         AssertNumberParameter("ReservedConcurrency", 50, 1, 1000);
+        AssertNumberParameter("BatchReservedConcurrency", 30, 4, 1000);
     }
 
     [Fact]
-    public void EventSource_Sqs_MaximumConcurrencyFromParameterDefault10()
+    public void EventSources_BothQueuesToTheBatchFunctionWithMaximumConcurrencyFromParameters()
     {
-        var mapping = CfnTemplate.Properties(sam.Template, "AWS::Lambda::EventSourceMapping");
+        var mappings = CfnTemplate.OfType(sam.Template, "AWS::Lambda::EventSourceMapping")
+            .Select(m => m.Resource["Properties"]!)
+            .ToDictionary(m => CfnTemplate.Target(m["EventSourceArn"])!);
 
-        Assert.Equal("SqsMaximumConcurrency", CfnTemplate.Target(mapping["ScalingConfig"]!["MaximumConcurrency"]));
-        Assert.Equal(["ReportBatchItemFailures"], CfnTemplate.Strings(mapping["FunctionResponseTypes"]));
-        Assert.Equal("BatchQueue", CfnTemplate.Target(mapping["EventSourceArn"]));
-        AssertNumberParameter("SqsMaximumConcurrency", 10, 2, 1000);
+        Assert.Equal(["BatchQueue", "ShardQueue"], mappings.Keys.Order(StringComparer.Ordinal));
+        Assert.All(mappings.Values, m =>
+        {
+            Assert.Equal(["ReportBatchItemFailures"], CfnTemplate.Strings(m["FunctionResponseTypes"]));
+            Assert.Equal("BatchFunction", CfnTemplate.Target(m["FunctionName"]));
+            Assert.Equal(1, m["BatchSize"]!.GetValue<int>());
+        });
+        Assert.Equal("SqsMaximumConcurrency", CfnTemplate.Target(mappings["BatchQueue"]["ScalingConfig"]!["MaximumConcurrency"]));
+        Assert.Equal("ShardMaximumConcurrency", CfnTemplate.Target(mappings["ShardQueue"]["ScalingConfig"]!["MaximumConcurrency"]));
+        AssertNumberParameter("SqsMaximumConcurrency", 5, 2, 1000);
+        AssertNumberParameter("ShardMaximumConcurrency", 20, 2, 1000);
+        // The defaults leave the batch function's reserved concurrency room for both queues, and for the sweep.
+        int Default(string name) => sam.Template["Parameters"]![name]!["Default"]!.GetValue<int>();
+        Assert.True(Default("SqsMaximumConcurrency") + Default("ShardMaximumConcurrency") < Default("BatchReservedConcurrency"));
     }
 
     [Fact]
-    public void Queue_Failures_RedriveToTheDeadLetterQueue()
+    public void Queues_Failures_EachRedrivesToItsDeadLetterQueueVisibilitySixBatchTimeouts()
     {
         var queues = CfnTemplate.OfType(sam.Template, "AWS::SQS::Queue").ToDictionary(q => q.LogicalId, q => q.Resource["Properties"]!);
-        var redrive = queues["BatchQueue"]["RedrivePolicy"]!;
+        var batchTimeout = CfnTemplate.OfType(sam.Template, "AWS::Lambda::Function").Single(f => f.LogicalId == "BatchFunction").Resource["Properties"]!["Timeout"]!.GetValue<int>();
 
-        Assert.Equal("BatchDeadLetterQueue", CfnTemplate.Target(redrive["deadLetterTargetArn"]));
-        Assert.Equal(5, redrive["maxReceiveCount"]!.GetValue<int>());
-        Assert.Equal(14 * 24 * 3600, queues["BatchDeadLetterQueue"]["MessageRetentionPeriod"]!.GetValue<int>());
+        Assert.Equal(4, queues.Count);
+        foreach (var (queue, deadLetters) in new[] { ("BatchQueue", "BatchDeadLetterQueue"), ("ShardQueue", "ShardDeadLetterQueue") })
+        {
+            var redrive = queues[queue]["RedrivePolicy"]!;
+            Assert.Equal(deadLetters, CfnTemplate.Target(redrive["deadLetterTargetArn"]));
+            Assert.Equal(5, redrive["maxReceiveCount"]!.GetValue<int>());
+            Assert.Equal(6 * batchTimeout, queues[queue]["VisibilityTimeout"]!.GetValue<int>());
+            Assert.Equal(14 * 24 * 3600, queues[deadLetters]["MessageRetentionPeriod"]!.GetValue<int>());
+            Assert.True(queues[deadLetters]["SqsManagedSseEnabled"]!.GetValue<bool>());
+        }
+    }
+
+    [Fact]
+    public void Variables_BatchFunctionHasTheShardQueuesHttpFunctionDoesNot()
+    {
+        var functions = CfnTemplate.OfType(sam.Template, "AWS::Lambda::Function").ToDictionary(f => f.LogicalId, f => f.Resource["Properties"]!["Environment"]!["Variables"]!.AsObject());
+
+        Assert.Equal("ShardQueue", CfnTemplate.Target(functions["BatchFunction"][LambdaContract.ShardQueueUrlVariable]));
+        Assert.Equal("ShardDeadLetterQueue", CfnTemplate.Target(functions["BatchFunction"][LambdaContract.ShardDeadLetterQueueUrlVariable]));
+        Assert.Equal("RowsPerShard", CfnTemplate.Target(functions["BatchFunction"][LambdaContract.RowsPerShardVariable]));
+        Assert.Equal("", sam.Template["Parameters"]!["RowsPerShard"]!["Default"]!.GetValue<string>());
+        Assert.Equal([LambdaContract.BucketVariable, LambdaContract.WarmupModelsVariable], functions["InferenceFunction"].Select(v => v.Key).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -87,7 +145,7 @@ public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<Sam
         Assert.Equal("SweepSchedule", CfnTemplate.Target(rule["Properties"]!["ScheduleExpression"]));
         Assert.Equal("rate(15 minutes)", schedule["Default"]!.GetValue<string>());
         Assert.Equal("ENABLED", rule["Properties"]!["State"]!.GetValue<string>());
-        Assert.Equal("InferenceFunction", CfnTemplate.Target(target["Arn"]));
+        Assert.Equal("BatchFunction", CfnTemplate.Target(target["Arn"]));
         Assert.Null(target["Input"]);
         Assert.Null(target["InputPath"]);
         Assert.Null(target["InputTransformer"]);
@@ -97,7 +155,7 @@ public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<Sam
     [Fact]
     public void Sweep_Settings_VariableAndAsyncInvokeWithoutRetries()
     {
-        var variables = CfnTemplate.Properties(sam.Template, "AWS::Lambda::Function")["Environment"]!["Variables"]!;
+        var variables = CfnTemplate.OfType(sam.Template, "AWS::Lambda::Function").Single(f => f.LogicalId == "BatchFunction").Resource["Properties"]!["Environment"]!["Variables"]!;
         var config = CfnTemplate.Properties(sam.Template, "AWS::Lambda::EventInvokeConfig");
 
         Assert.Equal("SweepAfterMinutes", CfnTemplate.Target(variables[LambdaContract.SweepAfterMinutesVariable]));
@@ -105,6 +163,7 @@ public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<Sam
         AssertNumberParameter("SweepAfterMinutes", 15, 1, 1440);
         Assert.Equal(0, config["MaximumRetryAttempts"]!.GetValue<int>());
         Assert.Equal(900, config["MaximumEventAgeInSeconds"]!.GetValue<int>());
+        Assert.Equal("BatchFunction", CfnTemplate.Target(config["FunctionName"]));
     }
 
     [Fact]
@@ -117,6 +176,11 @@ public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<Sam
         Assert.Empty(sample["detail"]!.AsObject());
         Assert.StartsWith("arn:aws:events:", Assert.Single(sample["resources"]!.AsArray())!.GetValue<string>(), StringComparison.Ordinal);
     }
+
+    private JsonNode Role(string logicalId) => CfnTemplate.OfType(sam.Template, "AWS::IAM::Role").Single(r => r.LogicalId == logicalId).Resource["Properties"]!;
+
+    private List<JsonNode> RoleStatements(string logicalId) =>
+        [.. Role(logicalId)["Policies"]!.AsArray().SelectMany(policy => policy!["PolicyDocument"]!["Statement"]!.AsArray().Select(s => s!))];
 
     private void AssertNumberParameter(string name, int defaultValue, int min, int max)
     {

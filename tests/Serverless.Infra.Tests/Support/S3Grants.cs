@@ -4,12 +4,13 @@ using Serverless.Functions.Aws;
 namespace Serverless.Infra.Tests.Support;
 
 /// <summary>
-/// The S3 grants both AWS templates must give the function (CDK stack and SAM template alike), as (Sid, action,
+/// The S3 grants both AWS templates must give each function (CDK stack and SAM template alike), as (Sid, action,
 /// resource) with the bucket written "bucket" and its keys "bucket/prefix*".
 /// </summary>
 internal static class S3Grants
 {
-    public static HashSet<(string Sid, string Action, string Resource)> Expected { get; } =
+    /// <summary>The batch function: the runner's reads, writes, moves, cleanup of a sharded run and its merge's aborts.</summary>
+    public static HashSet<(string Sid, string Action, string Resource)> Batch { get; } =
     [
         ("ReadContractPrefixes", "s3:GetObject", Keys(LambdaContract.ModelsPrefix)),
         ("ReadContractPrefixes", "s3:GetObject", Keys(LambdaContract.IncomingPrefix)),
@@ -18,7 +19,16 @@ internal static class S3Grants
         ("WriteResultsAndFailures", "s3:PutObject", Keys(LambdaContract.OutgoingPrefix)),
         ("WriteResultsAndFailures", "s3:PutObject", Keys(LambdaContract.FailedPrefix)),
         ("DeleteMovedInputs", "s3:DeleteObject", Keys(LambdaContract.IncomingPrefix)),
+        ("DeleteRunFiles", "s3:DeleteObject", Keys(LambdaContract.OutgoingPrefix)),
+        ("AbortMergeUploads", "s3:AbortMultipartUpload", Keys(LambdaContract.OutgoingPrefix)),
         ("ListContractPrefixes", "s3:ListBucket", "bucket"),
+    ];
+
+    /// <summary>The HTTP function: models only.</summary>
+    public static HashSet<(string Sid, string Action, string Resource)> Http { get; } =
+    [
+        ("ReadModels", "s3:GetObject", Keys(LambdaContract.ModelsPrefix)),
+        ("ListModels", "s3:ListBucket", "bucket"),
     ];
 
     /// <summary>

@@ -4,7 +4,10 @@ using Constructs;
 
 namespace Serverless.Infra.Aws.Constructs;
 
-/// <summary>Buffers S3 events for the scorer; a message that keeps failing lands in the dead-letter queue.</summary>
+/// <summary>
+/// A work queue of the batch function (S3 notifications, or shard messages) with its dead-letter queue: a message that
+/// keeps failing lands there after <c>maxReceiveCount</c> deliveries.
+/// </summary>
 internal sealed class BatchQueue : Construct
 {
     // AWS's guidance for Lambda event sources: at least six times the function timeout.

@@ -81,33 +81,49 @@ internal sealed class InferenceBucket : Construct
     }
 
     /// <summary>
-    /// Least privilege for the scorer, written out statement by statement (the same four as functions-aws/template.yaml):
-    /// read the four prefixes, write outgoing/ and failed/, delete under incoming/ (an input moved to failed/), and list
-    /// only keys under the four prefixes (the models' folders, and the sweep's listing of incoming/).
+    /// Least privilege for the batch function, written out statement by statement (the same as functions-aws/template.yaml):
+    /// read the four prefixes, write outgoing/ and failed/, delete under incoming/ (an input moved to failed/) and under
+    /// outgoing/ (a sharded run's parts, plan and progress once merged), abort its own multipart uploads under outgoing/
+    /// (a merge that failed), and list only keys under the four prefixes (the models' folders, the sweep's listing of
+    /// incoming/, a run's parts).
     /// Reads cover outgoing/ and failed/ because the batch runner HEADs existing results (a file delivered twice is
-    /// scored once) and keeps its retry counters under failed/. The listing covers them too: S3 answers a HEAD of a
-    /// missing key with 404 only to a caller that may list that key's prefix, and 403 otherwise, which would fail
-    /// every first delivery.
+    /// scored once), reads plans and parts, and keeps its retry counters under failed/. The listing covers them too:
+    /// S3 answers a HEAD of a missing key with 404 only to a caller that may list that key's prefix, and 403 otherwise,
+    /// which would fail every first delivery.
+    /// Deletes under outgoing/ cannot be narrowed to run folders by a pattern (a model name may hold a dot), and every
+    /// delete the runner makes is conditional on the ETag it read (If-Match).
     /// </summary>
-    public void GrantScoring(IGrantable scorer)
+    public void GrantBatch(IGrantable batch)
     {
         string[] prefixes = [LambdaContract.ModelsPrefix, LambdaContract.IncomingPrefix, LambdaContract.OutgoingPrefix, LambdaContract.FailedPrefix];
-        var principal = scorer.GrantPrincipal;
+        var principal = batch.GrantPrincipal;
 
         principal.AddToPrincipalPolicy(ObjectStatement("ReadContractPrefixes", "s3:GetObject", prefixes));
         principal.AddToPrincipalPolicy(ObjectStatement("WriteResultsAndFailures", "s3:PutObject", LambdaContract.OutgoingPrefix, LambdaContract.FailedPrefix));
         principal.AddToPrincipalPolicy(ObjectStatement("DeleteMovedInputs", "s3:DeleteObject", LambdaContract.IncomingPrefix));
-        principal.AddToPrincipalPolicy(new PolicyStatement(new PolicyStatementProps
-        {
-            Sid = "ListContractPrefixes",
-            Actions = ["s3:ListBucket"],
-            Resources = [Bucket.BucketArn],
-            Conditions = new Dictionary<string, object>
-            {
-                ["StringLike"] = new Dictionary<string, object> { ["s3:prefix"] = prefixes.Select(prefix => prefix + "*").ToArray() },
-            },
-        }));
+        principal.AddToPrincipalPolicy(ObjectStatement("DeleteRunFiles", "s3:DeleteObject", LambdaContract.OutgoingPrefix));
+        principal.AddToPrincipalPolicy(ObjectStatement("AbortMergeUploads", "s3:AbortMultipartUpload", LambdaContract.OutgoingPrefix));
+        principal.AddToPrincipalPolicy(ListStatement(prefixes));
     }
+
+    /// <summary>The HTTP function only serves models: read and list under models/, nothing else in the bucket.</summary>
+    public void GrantModelReads(IGrantable http)
+    {
+        var principal = http.GrantPrincipal;
+        principal.AddToPrincipalPolicy(ObjectStatement("ReadModels", "s3:GetObject", LambdaContract.ModelsPrefix));
+        principal.AddToPrincipalPolicy(ListStatement([LambdaContract.ModelsPrefix], "ListModels"));
+    }
+
+    private PolicyStatement ListStatement(string[] prefixes, string sid = "ListContractPrefixes") => new(new PolicyStatementProps
+    {
+        Sid = sid,
+        Actions = ["s3:ListBucket"],
+        Resources = [Bucket.BucketArn],
+        Conditions = new Dictionary<string, object>
+        {
+            ["StringLike"] = new Dictionary<string, object> { ["s3:prefix"] = prefixes.Select(prefix => prefix + "*").ToArray() },
+        },
+    });
 
     private PolicyStatement ObjectStatement(string sid, string action, params string[] prefixes) => new(new PolicyStatementProps
     {
