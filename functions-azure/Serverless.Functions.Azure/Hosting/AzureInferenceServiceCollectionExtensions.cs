@@ -20,7 +20,7 @@ public static class AzureInferenceServiceCollectionExtensions
     public static IServiceCollection AddInferenceStorage(this IServiceCollection services)
     {
         services.AddAzureClientsCore();
-        services.AddSingleton(provider => new InferenceStorage(StorageConnection.CreateBlobServiceClient(
+        services.AddSingleton(provider => new InferenceStorage(StorageConnection.Resolve(
             provider.GetRequiredService<IConfiguration>(),
             provider.GetRequiredService<AzureComponentFactory>(),
             AzureContract.StorageConnection)));
@@ -55,7 +55,11 @@ public static class AzureInferenceServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(provider => new BatchRunnerOptions { MaxAttempts = provider.GetRequiredService<InferenceSettings>().MaxAttempts });
-        services.AddSingleton<IBatchStore>(provider => new BlobBatchStore(provider.GetRequiredService<InferenceStorage>().Service));
+        services.AddSingleton<IBatchStore>(provider =>
+        {
+            var storage = provider.GetRequiredService<InferenceStorage>();
+            return new BlobBatchStore(storage.Service, storage.CopySource);
+        });
         services.AddSingleton(provider => new BatchJobRunner(
             provider.GetRequiredService<IBatchStore>(),
             provider.GetRequiredService<ModelHost>(),
