@@ -40,4 +40,16 @@ public static class AzureContract
 
     /// <summary>Where Event Grid puts blob events it could not deliver, in the inference storage account.</summary>
     public const string DeadLetterContainer = "deadletter";
+
+    /// <summary>The queue-triggered function that scores one shard of a planned file.</summary>
+    public const string ScoreShardFunction = "ScoreShard";
+
+    /// <summary>One message per shard of a planned file, in the inference storage account; <see cref="ScoreShardFunction"/> takes them.</summary>
+    public const string ShardQueue = "batch-shards";
+
+    /// <summary>
+    /// Shard messages delivered too often (the queue trigger's own poison queue: <see cref="ShardQueue"/> + "-poison")
+    /// and, with their reason, messages that are not shard messages or name no job.
+    /// </summary>
+    public const string ShardPoisonQueue = ShardQueue + "-poison";
 }

@@ -7,6 +7,7 @@ using Serverless.Functions.Azure.Batch;
 using Serverless.Functions.Azure.Storage;
 using Serverless.Inference;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 
 namespace Serverless.Functions.Azure.Hosting;
@@ -49,7 +50,7 @@ public static class AzureInferenceServiceCollectionExtensions
 
     /// <summary>
     /// The batch contract over the incoming/outgoing/failed containers, for <see cref="ScoreBlob"/> and
-    /// <see cref="SweepIncoming"/>. Singletons, as on AWS: the store keeps no state between calls.
+    /// <see cref="SweepIncoming"/>, and the shard queues. Singletons, as on AWS: the store keeps no state between calls.
     /// </summary>
     public static IServiceCollection AddBlobBatchScoring(this IServiceCollection services)
     {
@@ -60,6 +61,10 @@ public static class AzureInferenceServiceCollectionExtensions
             var storage = provider.GetRequiredService<InferenceStorage>();
             return new BlobBatchStore(storage.Service, storage.CopySource);
         });
+        services.AddSingleton<IShardQueue>(provider =>
+            new StorageQueueShardQueue(() => provider.GetRequiredService<InferenceStorage>().Queues.GetQueueClient(AzureContract.ShardQueue)));
+        services.AddSingleton(provider =>
+            new ShardDeadLetterQueue(provider.GetRequiredService<InferenceStorage>().Queues.GetQueueClient(AzureContract.ShardPoisonQueue)));
         services.AddSingleton(provider => new BatchJobRunner(
             provider.GetRequiredService<IBatchStore>(),
             provider.GetRequiredService<ModelHost>(),
