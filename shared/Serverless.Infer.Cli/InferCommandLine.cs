@@ -64,9 +64,21 @@ internal static class InferCommandLine
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Results file; default: <file>.results.<ext> beside the input." };
         var format = new Option<BatchFormat?>("--format") { Description = "csv or jsonl; default: from the file's extension." };
         var batchSize = new Option<int?>("--batch-size") { Description = "Rows per model run; default: the model's max_batch_size." };
+        var workers = new Option<int>("--workers", "-w")
+        {
+            Description = "Scorers working on shards of the file at once (its planned pieces); 1 scores it in one piece.",
+            DefaultValueFactory = _ => 1,
+        };
+        workers.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 256)
+            {
+                result.AddError("--workers must be between 1 and 256");
+            }
+        });
         var score = new Command("score", "Score a CSV or JSON-lines file with a model; one result per row, bad rows get an error.")
         {
-            input, model, version, output, format, batchSize, repository,
+            input, model, version, output, format, batchSize, workers, repository,
         };
         score.SetAction((parse, cancellation) => ScoreCommand.RunAsync(
             new ScoreSettings(
@@ -76,7 +88,8 @@ internal static class InferCommandLine
                 parse.GetValue(version),
                 parse.GetValue(output),
                 parse.GetValue(format),
-                parse.GetValue(batchSize)),
+                parse.GetValue(batchSize),
+                parse.GetValue(workers)),
             cancellation));
 
         var models = new Command("models", "List the repository's models with their versions and signatures.") { repository };

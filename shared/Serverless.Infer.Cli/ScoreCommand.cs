@@ -1,12 +1,14 @@
 using Serverless.Inference;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 using Spectre.Console;
 
 namespace Serverless.Infer.Cli;
 
-internal sealed record ScoreSettings(string Repository, FileInfo Input, string Model, string? Version, FileInfo? Output, BatchFormat? Format, int? MicroBatchSize);
+/// <param name="Workers">Scorers working on shards of the file at once; 1 scores it in one piece.</param>
+internal sealed record ScoreSettings(string Repository, FileInfo Input, string Model, string? Version, FileInfo? Output, BatchFormat? Format, int? MicroBatchSize, int Workers = 1);
 
 /// <summary><c>infer score</c>: one file through a model, with a progress bar, results published only when complete.</summary>
 internal static class ScoreCommand
@@ -36,8 +38,8 @@ internal static class ScoreCommand
             using var model = await host.AcquireAsync(settings.Model, settings.Version, cancellationToken);
             // Keys in <input>_key columns are paths relative to the input file's folder.
             var attachments = new StoreAttachments(new LocalFolderBatchStore(settings.Input.DirectoryName!), StoreAttachments.DefaultMaxBytes);
-            var scorer = new BatchScorer(model, new BatchOptions { MicroBatchSize = settings.MicroBatchSize, Attachments = attachments }, time);
-            var summary = await ScoreWithProgressAsync(scorer, settings.Input, output, chosen, time, cancellationToken);
+            var options = new BatchOptions { MicroBatchSize = settings.MicroBatchSize, Attachments = attachments };
+            var summary = await ScoreWithProgressAsync(model, options, settings, output, chosen, time, cancellationToken);
             await File.WriteAllBytesAsync(Path.ChangeExtension(output, ".summary.json"), (summary with { Output = output }).ToJson(), cancellationToken);
             Show(summary with { Output = output });
             return summary.RowsFailed == 0 ? 0 : 3;
@@ -54,8 +56,10 @@ internal static class ScoreCommand
         }
     }
 
-    private static async Task<BatchSummary> ScoreWithProgressAsync(BatchScorer scorer, FileInfo input, string output, BatchFormat format, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<BatchSummary> ScoreWithProgressAsync(
+        ModelLease model, BatchOptions options, ScoreSettings settings, string output, BatchFormat format, TimeProvider time, CancellationToken cancellationToken)
     {
+        var input = settings.Input;
         var temporary = output + ".part";
         BatchSummary? summary = null;
         try
@@ -74,9 +78,29 @@ internal static class ScoreCommand
                         task.Description = $"{input.Name}: {p.Rows:N0} rows ({p.FailedRows:N0} failed), {p.Rows / seconds:N0} rows/s";
                     });
 
-                    await using var source = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
                     await using var target = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-                    summary = await scorer.ScoreAsync(source, target, new BatchJob(input.FullName, $"size:{input.Length};mtime:{input.LastWriteTimeUtc:O}", format), progress, cancellationToken);
+                    if (settings.Workers > 1)
+                    {
+                        // Shards are read as byte ranges of the file, pinned to its content as a drop folder's are.
+                        var folder = new LocalFolderBatchStore(input.DirectoryName!);
+                        var pinned = await folder.StatAsync(input.Name, cancellationToken) ?? throw new IOException($"{input.FullName} vanished");
+                        var workDirectory = Directory.CreateTempSubdirectory("infer-score-").FullName;
+                        try
+                        {
+                            summary = await new ParallelScorer(model, options, new ShardingOptions(), time)
+                                .ScoreAsync(folder, pinned, format, target, settings.Workers, workDirectory, progress, cancellationToken);
+                        }
+                        finally
+                        {
+                            Directory.Delete(workDirectory, recursive: true);
+                        }
+                    }
+                    else
+                    {
+                        await using var source = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+                        summary = await new BatchScorer(model, options, time).ScoreAsync(source, target, new BatchJob(input.FullName, $"size:{input.Length};mtime:{input.LastWriteTimeUtc:O}", format), progress, cancellationToken);
+                    }
+
                     task.Value = task.MaxValue;
                 });
 

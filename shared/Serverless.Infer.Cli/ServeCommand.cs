@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Inference;
 using Serverless.Inference.AspNetCore;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 using Spectre.Console;
@@ -95,12 +96,27 @@ internal static class ServeCommand
         {
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddSingleton(new LocalFolderBatchStore(dropFolder));
+            builder.Services.AddSingleton(new BatchRunnerOptions());
+            // Big files are split and their shards scored by a pool of workers here, as queue-triggered functions would.
+            builder.Services.AddSingleton(provider => new BatchShardRunner(
+                provider.GetRequiredService<LocalFolderBatchStore>(),
+                provider.GetRequiredService<ModelHost>(),
+                provider.GetRequiredService<BatchRunnerOptions>(),
+                provider.GetRequiredService<ILogger<BatchShardRunner>>(),
+                provider.GetRequiredService<TimeProvider>()));
+            builder.Services.AddSingleton(provider => new InProcessShardQueue(
+                provider.GetRequiredService<BatchShardRunner>(),
+                Math.Max(1, Environment.ProcessorCount),
+                provider.GetRequiredService<ILogger<InProcessShardQueue>>(),
+                provider.GetRequiredService<TimeProvider>()));
+            builder.Services.AddHostedService<ShardWorkers>();
             builder.Services.AddSingleton(provider => new BatchJobRunner(
                 provider.GetRequiredService<LocalFolderBatchStore>(),
                 provider.GetRequiredService<ModelHost>(),
-                new BatchRunnerOptions(),
+                provider.GetRequiredService<BatchRunnerOptions>(),
                 provider.GetRequiredService<ILogger<BatchJobRunner>>(),
-                provider.GetRequiredService<TimeProvider>()));
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<InProcessShardQueue>()));
             builder.Services.AddHostedService<DropFolderWatcher>();
         }
 

@@ -21,6 +21,14 @@ public static class BatchFormats
         };
 
     public static string Extension(this BatchFormat format) => format == BatchFormat.Csv ? "csv" : "jsonl";
+
+    /// <summary>The format of <see cref="Extension"/>'s answer, or null.</summary>
+    public static BatchFormat? FromExtension(string extension) => extension switch
+    {
+        "csv" => BatchFormat.Csv,
+        "jsonl" => BatchFormat.Jsonl,
+        _ => null,
+    };
 }
 
 public sealed record BatchOptions

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Telemetry;
@@ -23,6 +24,9 @@ public enum BatchOutcomeKind
 
     /// <summary>Not a batch input: an attachment under <c>incoming/_attachments/</c>.</summary>
     Ignored,
+
+    /// <summary>Too big for one invocation: planned into shards, one queue message each; the shard workers publish the result.</summary>
+    Sharded,
 }
 
 public sealed record BatchOutcome(BatchOutcomeKind Kind, string Key, string? ResultsKey = null, BatchSummary? Summary = null, string? Error = null);
@@ -42,6 +46,9 @@ public sealed class BatchRunnerOptions
     public TimeSpan DeadlineReserve { get; set; } = TimeSpan.FromSeconds(5);
 
     public BatchOptions Scoring { get; set; } = new();
+
+    /// <summary>How big files are split when the runner has a shard queue.</summary>
+    public Sharding.ShardingOptions Sharding { get; set; } = new();
 }
 
 /// <summary>
@@ -58,14 +65,17 @@ public sealed partial class BatchJobRunner
     private readonly BatchRunnerOptions _options;
     private readonly TimeProvider _time;
     private readonly BatchFiles _files;
+    private readonly IShardQueue? _shards;
     private readonly ILogger _logger;
 
-    public BatchJobRunner(IBatchStore store, ModelHost host, BatchRunnerOptions options, ILogger<BatchJobRunner>? logger = null, TimeProvider? time = null)
+    /// <param name="shards">Where the shards of a file too big for one invocation go; without it every file is scored where it arrives.</param>
+    public BatchJobRunner(IBatchStore store, ModelHost host, BatchRunnerOptions options, ILogger<BatchJobRunner>? logger = null, TimeProvider? time = null, IShardQueue? shards = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _host = host;
         _options = options;
+        _shards = shards;
         _time = time ?? TimeProvider.System;
         _files = new BatchFiles(store, _time, options.WorkDirectory);
         _logger = logger ?? (ILogger)NullLogger.Instance;
@@ -185,6 +195,12 @@ public sealed partial class BatchJobRunner
 
         // Keys in <input>_key columns name objects in this same store.
         var scorer = new BatchScorer(model, _options.Scoring with { Attachments = _options.Scoring.Attachments ?? new StoreAttachments(_store, StoreAttachments.DefaultMaxBytes) }, _time);
+        if (_shards is not null && input.Length > _options.Sharding.MinBytes
+            && await FanOutAsync(key, input, model, run, format, scorer.MicroBatchSize, cancellationToken).ConfigureAwait(false) is { } sharded)
+        {
+            return sharded;
+        }
+
         var temporary = Path.Combine(_options.WorkDirectory, $"batch-{Guid.NewGuid():N}.{format.Extension()}");
         await using var results = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
         BatchSummary summary;
@@ -207,6 +223,68 @@ public sealed partial class BatchJobRunner
         LogScored(_logger, input.Key, model.Name, model.Version, summary.RowsIn, summary.RowsFailed, summary.RowsPerSecond, resultsKey);
         return new BatchOutcome(BatchOutcomeKind.Scored, input.Key, resultsKey, summary);
     }
+
+    /// <summary>
+    /// Plans a big file into shards (once; a later delivery finds the plan) and sends one message per shard still
+    /// without a part. A delivery while the run is alive (its progress written within the merge timeout) sends nothing:
+    /// only a stalled run, whose messages were lost or whose merger died, is sent again.
+    /// </summary>
+    /// <returns>Null when the file turns out to fit one shard: it is scored here, as a small one is.</returns>
+    private async Task<BatchOutcome?> FanOutAsync(BatchKey key, BatchObject input, ModelLease model, string run, BatchFormat format, int microBatch, CancellationToken cancellationToken)
+    {
+        var keys = ShardKeys.For(key, run, format);
+        var plan = await ShardPlan.ReadAsync(_store, keys.Plan, cancellationToken).ConfigureAwait(false);
+        if (plan is not null)
+        {
+            if (await _store.StatAsync(keys.Progress, cancellationToken).ConfigureAwait(false) is { } progress
+                && _time.GetUtcNow() - progress.LastModified < _options.Sharding.MergeTimeout)
+            {
+                return new BatchOutcome(BatchOutcomeKind.Sharded, input.Key, keys.ResultsKey);
+            }
+        }
+        else
+        {
+            var sharding = model.Manifest.Batch;
+            plan = await ShardScoring.PlanAsync(
+                _store, input, model, format, microBatch,
+                sharding?.RowsPerShard ?? _options.Sharding.RowsPerShard,
+                sharding?.BytesPerShard ?? _options.Sharding.BytesPerShard,
+                _options.Scoring.MaxRecordBytes,
+                _time.GetUtcNow(),
+                cancellationToken).ConfigureAwait(false);
+            if (plan is null)
+            {
+                return null;
+            }
+
+            if (!await _store.CreateAsync(keys.Plan, new MemoryStream(plan.ToJson()), cancellationToken).ConfigureAwait(false))
+            {
+                // A racing delivery planned first: its plan is the one the workers read.
+                plan = await ShardPlan.ReadAsync(_store, keys.Plan, cancellationToken).ConfigureAwait(false)
+                    ?? throw new BatchStoreException($"{keys.Plan} was taken and then gone");
+            }
+        }
+
+        var done = new HashSet<int>();
+        await foreach (var item in _store.ListAsync(keys.Folder, cancellationToken).ConfigureAwait(false))
+        {
+            if (keys.ShardOfPart(item.Key) is { } shard)
+            {
+                done.Add(shard);
+            }
+        }
+
+        // Every part there but no result: one message, whose delivery finds the parts complete and merges them.
+        var missing = Enumerable.Range(0, plan.Shards.Count).Where(shard => !done.Contains(shard)).DefaultIfEmpty(0).ToList();
+        await _shards!.SendAsync([.. missing.Select(shard => new ShardMessage(keys.Plan, shard))], cancellationToken).ConfigureAwait(false);
+        await ShardProgress.WriteAsync(_store, plan, keys, done.Count, plan.Shards.Where((_, i) => done.Contains(i)).Sum(s => s.Records), _time, cancellationToken).ConfigureAwait(false);
+        LogFannedOut(_logger, input.Key, plan.Shards.Count, missing.Count, plan.Records);
+        return new BatchOutcome(BatchOutcomeKind.Sharded, input.Key, keys.ResultsKey);
+    }
+
+    /// <summary>A file that failed for good (a shard out of attempts): moved to failed/ with its error document.</summary>
+    internal Task<BatchOutcome> SetAsideAsync(BatchKey key, BatchObject input, string error, CancellationToken cancellationToken) =>
+        FailAsync(key, input, error, permanent: true, cancellationToken);
 
     private async Task<BatchOutcome> FailAsync(BatchKey key, BatchObject input, string error, bool permanent, CancellationToken cancellationToken)
     {
@@ -297,6 +375,9 @@ public sealed partial class BatchJobRunner
 
     /// <summary>The key as JSON would escape it: control characters and odd code points visible and harmless in a log line.</summary>
     private static string Escaped(string key) => JsonEncodedText.Encode(key.Length > 300 ? key[..300] : key).ToString();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batch input {Key} fanned out: {Shards} shards planned ({Records} records), {Sent} sent")]
+    private static partial void LogFannedOut(ILogger logger, string key, int shards, int sent, long records);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Batch input {Key} already scored by {Model} {Version} at {Results}")]
     private static partial void LogAlreadyScored(ILogger logger, string key, string model, string version, string results);

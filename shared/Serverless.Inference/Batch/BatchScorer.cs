@@ -9,7 +9,9 @@ using Serverless.Inference.Telemetry;
 namespace Serverless.Inference.Batch;
 
 /// <summary>What is being scored: the input's name and identity (content hash, ETag or version) and its format.</summary>
-public sealed record BatchJob(string Input, string InputIdentity, BatchFormat Format);
+/// <param name="FirstLine">The line number of the stream's first record (a CSV's header): a shard counts from where it starts in the file.</param>
+/// <param name="WriteHeader">Whether a CSV result starts with its header line; only a file's first shard writes it, so parts concatenate.</param>
+public sealed record BatchJob(string Input, string InputIdentity, BatchFormat Format, long FirstLine = 1, bool WriteHeader = true);
 
 /// <summary>
 /// Streams a file through a model, storage-agnostic: records in, one result per record out, in input
@@ -58,8 +60,8 @@ public sealed class BatchScorer
         var run = new Run(this, columns, columnProblem, job.Format, output);
         try
         {
-            await using var records = new RecordReader(input, _options.MaxRecordBytes, quotedNewlines: job.Format == BatchFormat.Csv);
-            if (!await run.ReadHeaderAsync(records, cancellationToken).ConfigureAwait(false))
+            await using var records = new RecordReader(input, _options.MaxRecordBytes, quotedNewlines: job.Format == BatchFormat.Csv, job.FirstLine);
+            if (!await run.ReadHeaderAsync(records, job.WriteHeader, cancellationToken).ConfigureAwait(false))
             {
                 return Summary(job, run, started, _time.GetElapsedTime(clock));
             }
@@ -166,7 +168,7 @@ public sealed class BatchScorer
         private RowFormat Format => _format!;
 
         /// <returns>False when the file is empty (a CSV without even a header).</returns>
-        public async Task<bool> ReadHeaderAsync(RecordReader records, CancellationToken cancellationToken)
+        public async Task<bool> ReadHeaderAsync(RecordReader records, bool writeHeader, CancellationToken cancellationToken)
         {
             if (!Format.HasHeader)
             {
@@ -185,6 +187,11 @@ public sealed class BatchScorer
             }
 
             Format.ReadHeader(record.Bytes.Span, _written);
+            if (!writeHeader)
+            {
+                _written.Clear();
+            }
+
             return true;
         }
 

@@ -21,11 +21,13 @@ internal sealed class RecordReader : IAsyncDisposable
     private bool _atStart = true;
 
     /// <param name="quotedNewlines">CSV: a newline inside double quotes belongs to the field, not the record's end.</param>
-    public RecordReader(Stream stream, int maxRecordBytes, bool quotedNewlines)
+    /// <param name="firstLine">The line number of the stream's first record: a shard of a file counts from where it starts.</param>
+    public RecordReader(Stream stream, int maxRecordBytes, bool quotedNewlines, long firstLine = 1)
     {
         _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 16, leaveOpen: true));
         _maxRecordBytes = maxRecordBytes;
         _quotedNewlines = quotedNewlines;
+        _nextLine = firstLine;
     }
 
     public long BytesRead { get; private set; }

@@ -44,6 +44,9 @@ public sealed record ModelManifest
     /// </summary>
     public double MemoryPerRowMb { get; set; }
 
+    /// <summary>How this model's big batch files are split: shard sizes chosen so a shard finishes well inside a function's timeout.</summary>
+    public BatchManifest? Batch { get; set; }
+
     /// <summary>Pre- and post-processing around the model, so callers send text or images rather than tensors.</summary>
     public PipelineManifest? Pipeline { get; set; }
 
@@ -119,8 +122,17 @@ public sealed record ModelManifest
         {
             Fail("memory_per_row_mb must be between 0 and 1048576");
         }
+
+        if (Batch is { RowsPerShard: < 1 } or { BytesPerShard: < 1 << 16 })
+        {
+            Fail("batch.rows_per_shard must be at least 1 and batch.bytes_per_shard at least 65536");
+        }
     }
 }
+
+/// <param name="RowsPerShard">The most rows a shard of a big file holds (about what one invocation scores in a few minutes).</param>
+/// <param name="BytesPerShard">The most input bytes a shard holds.</param>
+public sealed record BatchManifest(int? RowsPerShard = null, long? BytesPerShard = null);
 
 /// <param name="Shape">A more precise shape than the model declares: same rank, -1 for a dynamic dimension.</param>
 /// <param name="Columns">For batch CSV files: the columns that fill this input's row, in order.</param>

@@ -35,6 +35,54 @@ public sealed class ImageClassificationBatchTests(ImageModels models) : IClassFi
     }
 
     [Fact]
+    public async Task ScoreAsync_RowsOverThePixelBudgetTogether_AreScoredRowByRow()
+    {
+        // One micro-batch of 8 rows of 20 x 20, each at the model's 400-pixel limit: 3200 pixels together, over the
+        // 1000 a request may decode. The micro-batch is refused whole; each row, within the budget alone, is scored.
+        var red = Convert.ToBase64String(TestImages.Solid(20, 20, 255, 0, 0));
+        var blue = Convert.ToBase64String(TestImages.Solid(20, 20, 0, 0, 255));
+        var input = "id,image\n" + string.Concat(Enumerable.Range(1, 8).Select(i => $"{i},{(i % 2 == 0 ? blue : red)}\n"));
+
+        var scored = await Scored.RunAsync(models.Server.Host, ImageModels.SmallBudget, input, BatchFormat.Csv);
+
+        scored.AssertCounts(rowsIn: 8, rowsOk: 8, rowsFailed: 0);
+        Assert.Equal(["red", "blue", "red", "blue", "red", "blue", "red", "blue"], scored.CsvRecords.Select(r => r["label"]));
+    }
+
+    [Fact]
+    public async Task ScoreAsync_RequestRowOverThePixelBudget_FailsThatRowAlone()
+    {
+        var red = Convert.ToBase64String(TestImages.Solid(20, 20, 255, 0, 0));
+        var input = string.Join('\n',
+            $$"""{"image":"{{red}}"}""",
+            $$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[3],"data":["{{red}}","{{red}}","{{red}}"]}]}""",
+            $$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[2],"data":["{{red}}","{{red}}"]}]}""") + "\n";
+
+        var scored = await Scored.RunAsync(models.Server.Host, ImageModels.SmallBudget, input, BatchFormat.Jsonl);
+
+        scored.AssertCounts(rowsIn: 3, rowsOk: 2, rowsFailed: 1);
+        var lines = scored.Json;
+        Assert.Equal(["red"], lines[0].GetProperty("outputs").GetProperty("label").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal(
+            "the 3 image(s) of this request declare 1200 pixels in all: more than the 1000 pixels this model decodes for one request; send fewer or smaller images at a time",
+            lines[1].GetProperty("error").GetString());
+        Assert.Equal(2, lines[2].GetProperty("response").GetProperty("outputs")[0].GetProperty("data").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task ScoreAsync_TruncatedImageRow_FailsAlone()
+    {
+        var png = TestImages.Solid(4, 4, 0, 255, 0);
+        var input = $"id,image\n1,{Red}\n2,{Convert.ToBase64String(png[..^12])}\n3,{Convert.ToBase64String(png)}\n";
+
+        var scored = await Scored.RunAsync(models.Server.Host, ImageModels.Colours, input, BatchFormat.Csv);
+
+        scored.AssertCounts(rowsIn: 3, rowsOk: 2, rowsFailed: 1);
+        Assert.Equal(["red", "", "green"], scored.CsvRecords.Select(r => r["label"]));
+        Assert.Equal($"line 3: element 0 is truncated: the PNG ends at byte {png.Length - 12}, before its IEND chunk", scored.CsvRecords[1]["error"]);
+    }
+
+    [Fact]
     public async Task ScoreAsync_CsvColumnOfBase64Images_ScoresEachRowAndFailsTheBadOneAlone()
     {
         var input = $"id,image\n1,{Red}\n2,???\n3,{Green}\n";

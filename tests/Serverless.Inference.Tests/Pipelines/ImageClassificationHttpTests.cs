@@ -67,7 +67,33 @@ public sealed class ImageClassificationHttpTests(ImageModels models) : IClassFix
 
         var reply = await _client.InferBinaryAsync(ImageModels.Colours, header, data);
 
-        reply.AssertError(400, "element 0 is a 20000 x 20000 image: more than the 40000000 pixels this model accepts");
+        reply.AssertError(400, "element 0 is a 20000 x 20000 image: more than the 4194304 pixels this model accepts");
+    }
+
+    [Fact]
+    public async Task Infer_ImagesOverTheRequestPixelBudget_Is413NamingTheTotalAndTheBudget()
+    {
+        // Five whole PNGs of 2048 x 2048, each at the 4x4 model's per-image limit (the 2048 x 2048 floor), 84 KB in
+        // all: 21 M pixels to decode, over the 4 x 4,194,304 a request may.
+        var image = TestImages.Solid(2048, 2048, 255, 0, 0);
+        var data = OipClient.LengthPrefixed([.. Enumerable.Repeat(image, 5)]);
+        var header = $$$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[5],"parameters":{"binary_data_size":{{{data.Length}}}}}]}""";
+
+        var reply = await _client.InferBinaryAsync(ImageModels.Colours, header, data);
+
+        reply.AssertError(413, "the 5 image(s) of this request declare 20971520 pixels in all: more than the 16777216 pixels this model decodes for one request");
+    }
+
+    [Fact]
+    public async Task Infer_TruncatedJpeg_Is400NamingTheElement()
+    {
+        var jpeg = TestImages.SolidJpeg(16, 16, 200, 100, 50);
+        var data = OipClient.LengthPrefixed(TestImages.Solid(4, 4, 255, 0, 0), jpeg[..^2]);
+        var header = $$$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":{{{data.Length}}}}}]}""";
+
+        var reply = await _client.InferBinaryAsync(ImageModels.Colours, header, data);
+
+        reply.AssertError(400, $"element 1 is truncated: the JPEG ends at byte {jpeg.Length - 2}, before its EOI marker");
     }
 
     [Fact]
@@ -147,6 +173,18 @@ public sealed class ImageClassificationHttpTests(ImageModels models) : IClassFix
         }
 
         Assert.Equal(["0", "180", "0", "180"], label);
+    }
+
+    [Fact]
+    public async Task Infer_PpOcrClsImageOverItsMaxPixels_Is400()
+    {
+        // The sample sets max_pixels to 1 M (a text line of 4096 x 256) and max_pixels_per_request to 16 M.
+        var data = OipClient.LengthPrefixed(TestImages.PngHeaderOnly(4097, 256));
+        var header = $$$"""{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":{{{data.Length}}}}}]}""";
+
+        var reply = await _client.InferBinaryAsync(ImageModels.PpOcrCls, header, data);
+
+        reply.AssertError(400, "element 0 is a 4097 x 256 image: more than the 1048576 pixels this model accepts");
     }
 
     private static string[] Tensors(JsonElement tensors) =>

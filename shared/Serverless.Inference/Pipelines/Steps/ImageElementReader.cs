@@ -17,7 +17,8 @@ namespace Serverless.Inference.Pipelines.Steps;
 
 /// <summary>
 /// Reads one element of an image tensor into RGB pixels, safely: base64 or raw file bytes, the header checked against
-/// the pixel limit before anything is decoded, and every decoder failure turned into a 400 that names the element.
+/// the pixel limit and the file checked whole before anything is decoded (in steps, so that a request's elements can
+/// all be checked first), and every decoder failure turned into a 400 that names the element.
 /// </summary>
 internal sealed class ImageElementReader
 {
@@ -61,22 +62,54 @@ internal sealed class ImageElementReader
     /// <summary>Decodes element <paramref name="index"/>; the caller disposes the image.</summary>
     public Image<Rgb24> Read(byte[] element, int index)
     {
+        var header = Inspect(element, index);
+        CheckWhole(header, index);
+        return Decode(header, index);
+    }
+
+    /// <summary>
+    /// Reads element <paramref name="index"/>'s header without decoding a pixel: its format and size, refused when it is
+    /// not an image or has more pixels than the limit.
+    /// </summary>
+    public ImageElement Inspect(byte[] element, int index)
+    {
         var bytes = FromBase64(element) ?? element;
-        try
+        return Guarded(index, () =>
         {
-            var info = Image.Identify(_configuration, bytes, out _)
-                ?? throw InferenceException.BadRequest($"element {index} is not an image ImageSharp can read: not a known format ({Formats})");
+            var info = Image.Identify(_configuration, bytes, out var format);
+            if (info is null || format is null)
+            {
+                throw InferenceException.BadRequest($"element {index} is not an image ImageSharp can read: not a known format ({Formats})");
+            }
+
             if ((long)info.Width * info.Height > _maxPixels)
             {
                 throw InferenceException.BadRequest($"element {index} is a {info.Width} x {info.Height} image: more than the {_maxPixels} pixels this model accepts");
             }
 
-            var image = Image.Load<Rgb24>(_configuration, bytes);
-            if (image.Width != info.Width || image.Height != info.Height)
+            return new ImageElement(bytes, format, info.Width, info.Height);
+        });
+    }
+
+    /// <summary>Refuses an element <see cref="Inspect"/> passed whose file is cut short (<see cref="ImageCompleteness"/>).</summary>
+    public static void CheckWhole(ImageElement element, int index)
+    {
+        if (ImageCompleteness.Problem(element.Bytes, element.Format) is { } problem)
+        {
+            throw InferenceException.BadRequest($"element {index} is truncated: {problem}");
+        }
+    }
+
+    /// <summary>Decodes an element <see cref="Inspect"/> and <see cref="CheckWhole"/> passed; the caller disposes the image.</summary>
+    public Image<Rgb24> Decode(ImageElement element, int index) =>
+        Guarded(index, () =>
+        {
+            var image = Image.Load<Rgb24>(_configuration, element.Bytes);
+            if (image.Width != element.Width || image.Height != element.Height)
             {
                 // The pixel check was made on the header; a decoder that disagrees with its own header is not trusted.
                 image.Dispose();
-                throw InferenceException.BadRequest($"element {index} is not an image ImageSharp can read: its header says {info.Width} x {info.Height}, its pixels {image.Width} x {image.Height}");
+                throw InferenceException.BadRequest($"element {index} is not an image ImageSharp can read: its header says {element.Width} x {element.Height}, its pixels {image.Width} x {image.Height}");
             }
 
             if (image.Frames.Count > 1)
@@ -89,6 +122,14 @@ internal sealed class ImageElementReader
             }
 
             return image;
+        });
+
+    /// <summary>Runs ImageSharp on element <paramref name="index"/>, turning every decoder failure into a 400 that names it.</summary>
+    private static T Guarded<T>(int index, Func<T> read)
+    {
+        try
+        {
+            return read();
         }
         catch (InferenceException)
         {
@@ -146,4 +187,10 @@ internal sealed class ImageElementReader
 
         return Image.DetectFormat(_configuration, decoded) is null ? null : decoded;
     }
+}
+
+/// <summary>An element whose header passed the pixel limit: its file's bytes (decoded when it was base64), format and size.</summary>
+internal readonly record struct ImageElement(byte[] Bytes, IImageFormat Format, int Width, int Height)
+{
+    public long Pixels => (long)Width * Height;
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Serverless.Inference.Runtime;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Advanced;
+using SixLabors.ImageSharp.Memory;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 using SixLabors.ImageSharp.Processing.Processors.Transforms;
@@ -14,8 +15,9 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// decoded, resized to <see cref="Width"/> x <see cref="Height"/>, and written as 3 channels of
 /// <c>(v × scale − mean[c]) / std[c]</c>, where v is the 0..255 channel value, into <see cref="Output"/>:
 /// FP32 [N, 3, height, width] (NCHW) or [N, height, width, 3] (NHWC).
-/// A caller's bad element is a 400 that names the element; nothing is decoded before its header passed
-/// <see cref="MaxPixels"/>.
+/// A caller's bad element (not an image, over <see cref="MaxPixels"/>, truncated) is a 400 that names the element;
+/// nothing is decoded before every element passed those checks and their pixels together passed
+/// <see cref="MaxPixelsPerRequest"/>.
 /// </summary>
 /// <param name="Input">
 /// The BYTES tensor of images, [N] or [N, 1]. An element is the bytes of an image file in any format ImageSharp 2
@@ -59,7 +61,21 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// <param name="Std">Divides after <see cref="Mean"/>: one value or one per channel, as for mean; not 0; 1 by default.</param>
 /// <param name="MaxPixels">
 /// The most pixels (width x height, as the file's header says) an element may have; a larger one is refused with a
-/// 400 before any pixel is decoded. 40,000,000 by default.
+/// 400 before any pixel is decoded. A model may set any value, above the default too. By default
+/// <see cref="DefaultMaxPixels"/> of the output size: 64 times width x height (a source 8 times the target's width
+/// and height; shrinking more than that throws away over 98% of what was decoded), at least 4,194,304 (2048 x 2048,
+/// so that a model with a small input, 224 x 224 or 28 x 28, still takes a downscaled photo or a screenshot) and at
+/// most 40,000,000. Decoding costs 3 bytes and a few nanoseconds a pixel whatever the file's size: under a single
+/// 40 M limit, a 69-byte PNG that declares 6324 x 6324 costs 120 MB and a third of a second for a 192 x 48 input.
+/// </param>
+/// <param name="MaxPixelsPerRequest">
+/// The most pixels all elements of one request (one tensor: an HTTP request, or a micro-batch or JSON request row of
+/// a batch file) may declare together, checked on every element's header before any element is decoded; a request
+/// over it is refused as a whole with a 413 naming both numbers (a batch file's micro-batch is then scored row by
+/// row, and a row over it alone is that row's error). By default 4 x <see cref="MaxPixels"/>: pixels are what a
+/// request can multiply (one per element, up to the model's batch size), so one request decodes at most what four of
+/// the largest images allowed cost, and a full batch of images near the model's size still fits (16,777,216 for the
+/// 192 x 48 default: 64 images of 1024 x 256).
 /// </param>
 public sealed record ImageStep(
     string Input,
@@ -76,9 +92,20 @@ public sealed record ImageStep(
     float Scale = 1,
     IReadOnlyList<float>? Mean = null,
     IReadOnlyList<float>? Std = null,
-    long MaxPixels = ImageStep.DefaultMaxPixels) : PipelineStep
+    long? MaxPixels = null,
+    long? MaxPixelsPerRequest = null) : PipelineStep
 {
-    public const long DefaultMaxPixels = 40_000_000;
+    /// <summary>The least default <see cref="MaxPixels"/>, 2048 x 2048, whatever the output size.</summary>
+    internal const long MaxPixelsFloor = 2048 * 2048;
+
+    /// <summary>The most default <see cref="MaxPixels"/>, whatever the output size.</summary>
+    internal const long MaxPixelsCap = 40_000_000;
+
+    /// <summary>The default <see cref="MaxPixels"/> per output pixel.</summary>
+    internal const long MaxPixelsPerOutputPixel = 64;
+
+    /// <summary>The default <see cref="MaxPixelsPerRequest"/> in <see cref="MaxPixels"/>.</summary>
+    internal const long ImagesPerRequestBudget = 4;
 
     /// <summary>The largest width or height the step writes.</summary>
     public const int MaxSide = 8192;
@@ -88,6 +115,13 @@ public sealed record ImageStep(
     public override IReadOnlyList<string> Consumes => [Input];
 
     public override IReadOnlyList<string> Produces => [Output];
+
+    /// <summary>Where decoded pixels come from; tests pass one that counts. By default a pooled allocator per step.</summary>
+    internal MemoryAllocator? Allocator { get; init; }
+
+    /// <summary>The default <see cref="MaxPixels"/> for an output of <paramref name="width"/> x <paramref name="height"/>.</summary>
+    internal static long DefaultMaxPixels(int width, int height) =>
+        Math.Clamp(MaxPixelsPerOutputPixel * width * height, MaxPixelsFloor, MaxPixelsCap);
 
     internal override IPipelineOperation Create(PipelineBuildContext context)
     {
@@ -143,9 +177,11 @@ public sealed record ImageStep(
             Fail("scale, pad_value and mean must be finite numbers, std finite and not 0");
         }
 
-        if (MaxPixels < 1)
+        var maxPixels = MaxPixels ?? DefaultMaxPixels(Width, Height);
+        var maxPixelsPerRequest = MaxPixelsPerRequest ?? (maxPixels > long.MaxValue / ImagesPerRequestBudget ? long.MaxValue : ImagesPerRequestBudget * maxPixels);
+        if (maxPixels < 1 || maxPixelsPerRequest < 1)
         {
-            Fail("max_pixels must be at least 1");
+            Fail(maxPixels < 1 ? "max_pixels must be at least 1" : "max_pixels_per_request must be at least 1");
         }
 
         CheckModelInput(context.Model.FindInput(Output), nchw);
@@ -160,7 +196,7 @@ public sealed record ImageStep(
             }
         }
 
-        return new Operation(this, new ImageElementReader(MaxPixels), sampler, fit, nchw, bgr, table);
+        return new Operation(this, new ImageElementReader(maxPixels, Allocator), maxPixelsPerRequest, sampler, fit, nchw, bgr, table);
     }
 
     private InferenceException Unavailable(string problem) => new(InferenceErrorKind.Unavailable, $"image step '{Output}': {problem}");
@@ -200,7 +236,7 @@ public sealed record ImageStep(
         PadRight,
     }
 
-    private sealed class Operation(ImageStep step, ImageElementReader reader, IResampler sampler, ImageFit fit, bool nchw, bool bgr, float[] table)
+    private sealed class Operation(ImageStep step, ImageElementReader reader, long maxPixelsPerRequest, IResampler sampler, ImageFit fit, bool nchw, bool bgr, float[] table)
         : IPipelineOperation
     {
         public void Apply(PipelineRun run)
@@ -223,13 +259,37 @@ public sealed record ImageStep(
                 throw InferenceException.BadRequest($"{count} images of {step.Width} x {step.Height} do not fit in one tensor");
             }
 
-            long[] shape = nchw ? [count, ChannelCount, step.Height, step.Width] : [count, step.Height, step.Width, ChannelCount];
-            var output = PipelineTensor.Numbers(step.Output, TensorDataType.Fp32, shape);
+            // Every header, then the request's pixels, then every file whole (for a PNG, an inflate): a bad request is
+            // refused at the least cost, and before any element is decoded.
             var elements = input.Strings!;
+            var headers = new ImageElement[count];
+            long pixels = 0;
             for (var i = 0; i < count; i++)
             {
                 run.CancellationToken.ThrowIfCancellationRequested();
-                using var image = reader.Read(elements[i], i);
+                headers[i] = reader.Inspect(elements[i], i);
+                pixels = pixels > long.MaxValue - headers[i].Pixels ? long.MaxValue : pixels + headers[i].Pixels;
+            }
+
+            if (pixels > maxPixelsPerRequest)
+            {
+                throw new InferenceException(InferenceErrorKind.PayloadTooLarge, string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"the {count} image(s) of this request declare {pixels} pixels in all: more than the {maxPixelsPerRequest} pixels this model decodes for one request; send fewer or smaller images at a time"));
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                run.CancellationToken.ThrowIfCancellationRequested();
+                ImageElementReader.CheckWhole(headers[i], i);
+            }
+
+            long[] shape = nchw ? [count, ChannelCount, step.Height, step.Width] : [count, step.Height, step.Width, ChannelCount];
+            var output = PipelineTensor.Numbers(step.Output, TensorDataType.Fp32, shape);
+            for (var i = 0; i < count; i++)
+            {
+                run.CancellationToken.ThrowIfCancellationRequested();
+                using var image = reader.Decode(headers[i], i);
                 Write(image, i, output.AsSpan<float>().Slice(i * perImage, perImage));
             }
 

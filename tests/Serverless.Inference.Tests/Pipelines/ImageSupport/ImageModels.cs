@@ -28,6 +28,12 @@ public sealed class ImageModels : IAsyncLifetime
     /// </summary>
     public const string ShortLabelsAfterSoftmax = "colours-short-labels-softmax";
 
+    /// <summary>
+    /// <see cref="Colours"/> with small pixel limits: 400 an image (20 x 20) and 1000 a request, so that its batch
+    /// of 8 rows of 20 x 20 images is over the request's budget together and within it row by row.
+    /// </summary>
+    public const string SmallBudget = "colours-small-budget";
+
     private readonly TempModelRepository _repository = AddAll(new TempModelRepository());
     private OipTestServer? _server;
 
@@ -44,6 +50,7 @@ public sealed class ImageModels : IAsyncLifetime
         AddColours(repository, Colours, "red\ngreen\nblue\n", labelsReadFrom: "scores");
         AddColours(repository, ShortLabels, "red\ngreen\n", labelsReadFrom: "scores");
         AddColours(repository, ShortLabelsAfterSoftmax, "red\ngreen\n", labelsReadFrom: "probabilities");
+        AddColours(repository, SmallBudget, "red\ngreen\nblue\n", labelsReadFrom: "scores", limits: """, "max_pixels": 400, "max_pixels_per_request": 1000""");
         return repository;
     }
 
@@ -57,7 +64,8 @@ public sealed class ImageModels : IAsyncLifetime
             .ToBytes();
 
     /// <summary>Writes the colour classifier with its pipeline and labels file; the argmax step reads <paramref name="labelsReadFrom"/>.</summary>
-    public static void AddColours(TempModelRepository repository, string name, string labels, string labelsReadFrom)
+    /// <param name="limits">More options of the image step, each after a comma.</param>
+    public static void AddColours(TempModelRepository repository, string name, string labels, string labelsReadFrom, string limits = "")
     {
         repository.Add(name, ColourModel(), manifest: $$"""
             {
@@ -65,7 +73,7 @@ public sealed class ImageModels : IAsyncLifetime
               "pipeline": {
                 "inputs": [{ "name": "image", "datatype": "BYTES", "shape": [-1] }],
                 "preprocess": [
-                  { "type": "image", "input": "image", "output": "x", "width": 4, "height": 4, "scale": 0.00392156862745098 }
+                  { "type": "image", "input": "image", "output": "x", "width": 4, "height": 4, "scale": 0.00392156862745098{{limits}} }
                 ],
                 "postprocess": [
                   { "type": "softmax", "input": "scores", "output": "probabilities" },

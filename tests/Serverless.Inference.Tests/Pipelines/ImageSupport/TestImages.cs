@@ -40,6 +40,87 @@ public static class TestImages
         return Encode(image, new JpegEncoder { Quality = 95 });
     }
 
+    /// <summary>
+    /// An image of seeded noise, so that its files do not compress away: a PNG of 200 x 200 takes two IDAT chunks.
+    /// </summary>
+    public static Image<Rgb24> Noise(int width, int height, int seed = 7)
+    {
+        var random = new Random(seed);
+        var image = new Image<Rgb24>(width, height);
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                image[x, y] = new Rgb24((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256));
+            }
+        }
+
+        return image;
+    }
+
+    /// <summary>The file of a <see cref="Noise"/> image in the encoder's format.</summary>
+    public static byte[] NoiseFile(SixLabors.ImageSharp.Formats.IImageEncoder encoder, int width = 64, int height = 48)
+    {
+        using var image = Noise(width, height);
+        return Encode(image, encoder);
+    }
+
+    /// <summary>
+    /// An uncompressed 8-bit grey TIFF with its directory before its one strip of pixels (ImageSharp's encoder writes
+    /// it after them), so that a cut loses pixels, not the directory.
+    /// </summary>
+    public static byte[] TiffDirectoryFirst(int width, int height)
+    {
+        (ushort Tag, ushort Type, uint Value)[] entries =
+        [
+            (256, 3, (uint)width), (257, 3, (uint)height), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+            (273, 4, 0), (277, 3, 1), (278, 3, (uint)height), (279, 4, (uint)(width * height)),
+        ];
+        var pixels = 8 + 2 + (entries.Length * 12) + 4;
+        var file = new byte[pixels + (width * height)];
+        "II*\0"u8.CopyTo(file);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(4), 8);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(8), (ushort)entries.Length);
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var (tag, type, value) = entries[i];
+            var at = 10 + (i * 12);
+            BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(at), tag);
+            BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(at + 2), type);
+            BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(at + 4), 1);
+            var field = file.AsSpan(at + 8);
+            if (type == 3)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(field, (ushort)value);
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(field, tag == 273 ? (uint)pixels : value);
+            }
+        }
+
+        for (var i = pixels; i < file.Length; i++)
+        {
+            file[i] = (byte)(i * 7);
+        }
+
+        return file;
+    }
+
+    /// <summary>Where each chunk of a PNG ends, in file order, with its type.</summary>
+    public static List<(string Type, int End)> PngChunks(byte[] png)
+    {
+        var chunks = new List<(string, int)>();
+        for (var at = 8; at + 8 <= png.Length;)
+        {
+            var end = at + 12 + BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(at));
+            chunks.Add((Encoding.ASCII.GetString(png, at + 4, 4), end));
+            at = end;
+        }
+
+        return chunks;
+    }
+
     public static byte[] Encode<TPixel>(Image<TPixel> image, SixLabors.ImageSharp.Formats.IImageEncoder encoder)
         where TPixel : unmanaged, IPixel<TPixel>
     {
@@ -54,9 +135,10 @@ public static class TestImages
     /// <summary>
     /// A real, tiny PNG whose IHDR says <paramref name="width"/> x <paramref name="height"/> 8-bit RGB, with one
     /// small IDAT (a few compressed zero bytes) and IEND, every chunk with a correct CRC: its header reads fine,
-    /// but decoding it would allocate width x height pixels before finding the data short.
+    /// but decoding it would allocate width x height pixels before finding the data short. With
+    /// <paramref name="badZlibCheck"/>, the zlib header's check bits are wrong (ImageSharp does not read them).
     /// </summary>
-    public static byte[] PngHeaderOnly(int width, int height)
+    public static byte[] PngHeaderOnly(int width, int height, bool interlaced = false, bool badZlibCheck = false)
     {
         using var file = new MemoryStream();
         file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
@@ -68,7 +150,7 @@ public static class TestImages
         header[9] = 2;  // colour type: RGB
         header[10] = 0; // compression: deflate
         header[11] = 0; // filter method
-        header[12] = 0; // no interlace
+        header[12] = interlaced ? (byte)1 : (byte)0; // Adam7 or none
         Chunk(file, "IHDR", header);
 
         using (var compressed = new MemoryStream())
@@ -78,7 +160,9 @@ public static class TestImages
                 zlib.Write(new byte[64]);
             }
 
-            Chunk(file, "IDAT", compressed.ToArray());
+            var data = compressed.ToArray();
+            data[1] ^= badZlibCheck ? (byte)1 : (byte)0;
+            Chunk(file, "IDAT", data);
         }
 
         Chunk(file, "IEND", []);

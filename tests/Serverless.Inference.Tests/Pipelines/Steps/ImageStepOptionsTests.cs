@@ -17,13 +17,14 @@ public sealed class ImageStepOptionsTests
         var manifest = Parse("""
             { "type": "image", "input": "image", "output": "x", "width": 192, "height": 48, "resize": "nearest",
               "keep_aspect": true, "pad": "right", "pad_value": -1, "layout": "NHWC", "channels": "BGR",
-              "scale": 0.5, "mean": [0.5], "std": [0.25, 0.5, 1], "max_pixels": 1000 }
+              "scale": 0.5, "mean": [0.5], "std": [0.25, 0.5, 1], "max_pixels": 1000, "max_pixels_per_request": 5000 }
             """);
 
         var step = Assert.IsType<ImageStep>(Assert.Single(manifest.Pipeline!.Preprocess));
         Assert.Equal(("image", "x", 192, 48, "nearest"), (step.Input, step.Output, step.Width, step.Height, step.Resize));
         Assert.Equal((true, null, "right", -1f), (step.KeepAspect, step.Crop, step.Pad, step.PadValue));
-        Assert.Equal(("NHWC", "BGR", 0.5f, 1000L), (step.Layout, step.Channels, step.Scale, step.MaxPixels));
+        Assert.Equal(("NHWC", "BGR", 0.5f), (step.Layout, step.Channels, step.Scale));
+        Assert.Equal((1000L, 5000L), (step.MaxPixels, step.MaxPixelsPerRequest));
         Assert.Equal([0.5f], step.Mean!);
         Assert.Equal([0.25f, 0.5f, 1f], step.Std!);
         Assert.Equal(["image"], step.Consumes);
@@ -38,7 +39,9 @@ public sealed class ImageStepOptionsTests
         var step = Assert.IsType<ImageStep>(Assert.Single(manifest.Pipeline!.Preprocess));
         Assert.Equal(("bilinear", false, "NCHW", "RGB", 1f), (step.Resize, step.KeepAspect, step.Layout, step.Channels, step.Scale));
         Assert.Equal((null, null, null, null), (step.Crop, step.Pad, step.Mean, step.Std));
-        Assert.Equal(40_000_000L, step.MaxPixels);
+        // Derived from the output size when the step is prepared (ImageStepLimitsTests).
+        Assert.Null(step.MaxPixels);
+        Assert.Null(step.MaxPixelsPerRequest);
     }
 
     [Fact]
@@ -66,6 +69,7 @@ public sealed class ImageStepOptionsTests
         { Valid with { Std = [1, 0, 1] }, "std finite and not 0" },
         { Valid with { Scale = float.NaN }, "scale, pad_value and mean must be finite" },
         { Valid with { MaxPixels = 0 }, "max_pixels must be at least 1" },
+        { Valid with { MaxPixelsPerRequest = 0 }, "max_pixels_per_request must be at least 1" },
         { Valid with { Output = "" }, "input and output are required" },
     };
 
