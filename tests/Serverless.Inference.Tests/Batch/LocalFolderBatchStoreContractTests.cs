@@ -59,3 +59,29 @@ public sealed class LocalFolderIncomingSweepTests : IncomingSweepContract
         base.Dispose(disposing);
     }
 }
+
+/// <summary>Big files fanned out and merged over a local drop folder, with a 100 MB line at a shard boundary.</summary>
+public sealed class LocalFolderShardingTests : ShardingContract
+{
+    private readonly TempDropFolder _drop = new();
+
+    protected override IBatchStore Store => _drop.Store;
+
+    protected override int HugeLineBytes => 100 << 20;
+
+    protected override Task PutBehindAsync(string key, byte[] content)
+    {
+        _drop.Put(key, content);
+        return Task.CompletedTask;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _drop.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -70,8 +70,9 @@ public sealed partial class BatchShardRunner
 
         if (plan is null)
         {
-            // A late delivery after the merge cleaned up finds the result; anything else names no job.
+            // A late delivery after the merge (or the failure) cleaned up finds the result (or the marker); anything else names no job.
             return await _store.StatAsync(keys.ResultsKey, cancellationToken).ConfigureAwait(false) is not null
+                || await _store.StatAsync(keys.FailedMarker, cancellationToken).ConfigureAwait(false) is not null
                 ? new ShardOutcome(ShardOutcomeKind.AlreadyDone)
                 : DeadLetter($"no job: '{message.Plan}' does not exist");
         }
