@@ -52,4 +52,13 @@ public static class AzureContract
     /// and, with their reason, messages that are not shard messages or name no job.
     /// </summary>
     public const string ShardPoisonQueue = ShardQueue + "-poison";
+
+    /// <summary>Files larger than this many bytes are planned into shards and fanned out; smaller ones are scored as they arrive.</summary>
+    public const string ShardMinBytesSetting = "Inference__ShardMinBytes";
+
+    /// <summary>The most rows in one shard, unless the model's manifest says otherwise (<c>batch.rows_per_shard</c>).</summary>
+    public const string RowsPerShardSetting = "Inference__RowsPerShard";
+
+    /// <summary>The most input bytes in one shard, unless the model's manifest says otherwise (<c>batch.bytes_per_shard</c>).</summary>
+    public const string BytesPerShardSetting = "Inference__BytesPerShard";
 }

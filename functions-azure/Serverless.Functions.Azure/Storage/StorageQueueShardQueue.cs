@@ -14,12 +14,12 @@ namespace Serverless.Functions.Azure.Storage;
 /// <param name="connect">Called on first send: settings without a queue service fail only a file big enough to shard.</param>
 internal sealed class StorageQueueShardQueue(Func<QueueClient> connect) : IShardQueue
 {
-    private readonly Lazy<QueueClient> _queue = new(connect);
-
     /// <summary>Sends of one plan in flight at once: a plan of thousands of shards is queued in seconds, not minutes.</summary>
     private const int SendsAtOnce = 16;
 
     private static readonly TimeSpan NeverExpires = TimeSpan.FromSeconds(-1);
+
+    private readonly Lazy<QueueClient> _queue = new(connect);
 
     public async Task SendAsync(IReadOnlyList<ShardMessage> messages, CancellationToken cancellationToken)
     {
@@ -34,20 +34,29 @@ internal sealed class StorageQueueShardQueue(Func<QueueClient> connect) : IShard
             throw new BatchStoreException($"could not queue {messages.Count} shard(s): {e.Message}", e);
         }
 
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
         try
         {
-            await QueueSend.WithQueueAsync(queue, async () =>
-                await Parallel.ForEachAsync(
-                    messages,
-                    new ParallelOptions { MaxDegreeOfParallelism = SendsAtOnce, CancellationToken = cancellationToken },
-                    async (message, token) => await queue.SendMessageAsync(message.ToJson(), visibilityTimeout: null, timeToLive: NeverExpires, token).ConfigureAwait(false)).ConfigureAwait(false),
-                cancellationToken).ConfigureAwait(false);
+            // The first alone: a queue found missing is created before any other send is in flight. A send cancelled
+            // in flight may still be applied by the service, and would come back as a duplicate.
+            await QueueSend.WithQueueAsync(queue, async () => await SendAsync(queue, messages[0], cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await Parallel.ForEachAsync(
+                messages.Skip(1),
+                new ParallelOptions { MaxDegreeOfParallelism = SendsAtOnce, CancellationToken = cancellationToken },
+                async (message, token) => await SendAsync(queue, message, token).ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (Exception e) when (QueueSend.Failure($"could not queue {messages.Count} shard(s) on '{queue.Name}'", queue, e) is { } failure)
         {
             throw failure;
         }
     }
+
+    private static async Task SendAsync(QueueClient queue, ShardMessage message, CancellationToken cancellationToken) =>
+        await queue.SendMessageAsync(message.ToJson(), visibilityTimeout: null, timeToLive: NeverExpires, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>
@@ -55,7 +64,7 @@ internal sealed class StorageQueueShardQueue(Func<QueueClient> connect) : IShard
 /// (<see cref="ShardOutcomeKind.DeadLetter"/>): the poison queue the trigger's host uses after too many deliveries,
 /// with the reason beside the message, as <c>{"reason": "...", "message": "..."}</c>.
 /// </summary>
-internal sealed class ShardDeadLetterQueue(QueueClient queue)
+public sealed class ShardDeadLetterQueue(QueueClient queue)
 {
     /// <summary>A real shard message is far shorter (<see cref="ShardMessage.MaxBytes"/>).</summary>
     internal const int MaxKept = ShardMessage.MaxBytes;
