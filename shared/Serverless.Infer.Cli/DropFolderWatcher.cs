@@ -14,6 +14,9 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often a file whose shards are being scored is looked at again.</summary>
+    public static readonly TimeSpan ShardedRecheck = TimeSpan.FromMinutes(1);
+
     // A file counts as written once its size and time have not changed for a whole poll.
     private readonly Dictionary<string, (long Length, DateTime Written)> _seen = [];
     private readonly Dictionary<string, (long Length, DateTime Written)> _done = [];
@@ -74,6 +77,12 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
             if (outcome.Kind == BatchOutcomeKind.WillRetry)
             {
                 _retryAt[key] = time.GetUtcNow() + TimeSpan.FromSeconds(5);
+            }
+            else if (outcome.Kind == BatchOutcomeKind.Sharded)
+            {
+                // Its shards are being scored: looked at again now and then, which finds the result, or sends the
+                // shards of a run that stalled (say, the server stopped while they were in line) once more.
+                _retryAt[key] = time.GetUtcNow() + ShardedRecheck;
             }
             else
             {

@@ -89,6 +89,7 @@ internal static class ScoreCommand
                         {
                             summary = await new ParallelScorer(model, options, new ShardingOptions(), time)
                                 .ScoreAsync(folder, pinned, format, target, settings.Workers, workDirectory, progress, cancellationToken);
+                            summary = summary with { Input = input.FullName };
                         }
                         finally
                         {

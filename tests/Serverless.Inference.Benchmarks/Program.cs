@@ -22,11 +22,12 @@ if (args is [RequestMemory.ChildCommand, ..])
     ("batch", BatchThroughput.RunAsync),
     ("batch-memory", BatchMemory.RunAsync),
     ("request-memory", RequestMemory.RunAsync),
+    ("batch-scale", () => BatchScale.RunAsync(args)),
     ("pipeline-image", PipelineImage.RunAsync),
     ("pipeline-text", PipelineText.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
-if (args.Length > 1 || (figure != "all" && !figures.Any(f => f.Name == figure)))
+if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Serverless.Inference.Benchmarks -- [all|" + string.Join('|', figures.Select(f => f.Name)) + "]");
     return 2;

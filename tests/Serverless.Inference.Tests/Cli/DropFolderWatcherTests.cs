@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Infer.Cli;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Tests.Batch.Support;
 
 namespace Serverless.Inference.Tests.Cli;
@@ -114,6 +115,37 @@ public sealed class DropFolderWatcherTests(BatchModels models) : IClassFixture<B
         Assert.All(outcomes, o => Assert.Equal(BatchOutcomeKind.Scored, o.Kind));
         Assert.Equal(incoming, _drop.Files(BatchKey.Incoming));
         Assert.Equal(6, _drop.Files(BatchKey.Outgoing).Count);
+        Assert.Empty(await watcher.ScanOnceAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ScanOnceAsync_BigFile_ShardedOverTheInProcessWorkersAndMergedIntoOneResult()
+    {
+        var rows = string.Concat(Enumerable.Range(0, 5000).Select(i => $"{IrisExpected.Csv(i % IrisExpected.Count)}\n"));
+        var key = _drop.Put("incoming/iris/big.csv", $"{IrisExpected.Header}\n{rows}");
+        var options = new BatchRunnerOptions { WorkDirectory = _drop.WorkDirectory, Sharding = new ShardingOptions { MinBytes = 0, RowsPerShard = 1024 } };
+        var queue = new InProcessShardQueue(new BatchShardRunner(_drop.Store, models.Host, options, null, _time), workers: 2) { RetryDelay = TimeSpan.Zero };
+        using var stop = new CancellationTokenSource();
+        var workers = queue.RunAsync(stop.Token);
+        using var watcher = new DropFolderWatcher(_drop.Store, new BatchJobRunner(_drop.Store, models.Host, options, null, _time, queue), _time, NullLogger<DropFolderWatcher>.Instance);
+
+        await watcher.ScanOnceAsync(CancellationToken.None);
+        var outcome = Assert.Single(await watcher.ScanOnceAsync(CancellationToken.None));
+        await queue.WhenIdleAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+        await stop.CancelAsync();
+        await workers;
+
+        Assert.Equal((BatchOutcomeKind.Sharded, key), (outcome.Kind, outcome.Key));
+        Assert.Equal([outcome.ResultsKey!, outcome.ResultsKey![..^".results.csv".Length] + ".summary.json"], _drop.Files(BatchKey.Outgoing));
+        var records = CsvText.Parse(_drop.ReadText(outcome.ResultsKey));
+        Assert.Equal(5001, records.Count);
+        Assert.Equal(Enumerable.Range(0, 5000).Select(i => IrisExpected.Labels[i % IrisExpected.Count]), records.Skip(1).Select(r => r[^2]));
+
+        // Looked at again a minute later: scored, and then left alone.
+        Assert.Empty(await watcher.ScanOnceAsync(CancellationToken.None));
+        _time.Advance(DropFolderWatcher.ShardedRecheck);
+        Assert.Equal(BatchOutcomeKind.AlreadyScored, Assert.Single(await watcher.ScanOnceAsync(CancellationToken.None)).Kind);
+        _time.Advance(DropFolderWatcher.ShardedRecheck);
         Assert.Empty(await watcher.ScanOnceAsync(CancellationToken.None));
     }
 

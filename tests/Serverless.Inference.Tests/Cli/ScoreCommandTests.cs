@@ -50,6 +50,26 @@ public sealed class ScoreCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_ThreeWorkers_SameResultsAsOneInShardsAddedUp()
+    {
+        // About 1.9 MB: two shards of at least 1 MiB each.
+        var rows = string.Concat(Enumerable.Range(0, 60_000).Select(i => i % 997 == 0 ? $"{i},1,2\n" : $"{i},{IrisExpected.Csv(i % IrisExpected.Count)}\n"));
+        var one = Write("one.csv", $"id,{IrisExpected.Header}\n" + rows);
+        var three = Write("three.csv", $"id,{IrisExpected.Header}\n" + rows);
+
+        Assert.Equal(3, await ScoreCommand.RunAsync(Settings(one, BatchModels.Iris), CancellationToken.None));
+        Assert.Equal(3, await ScoreCommand.RunAsync(Settings(three, BatchModels.Iris) with { Workers = 3 }, CancellationToken.None));
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_folder, "one.results.csv")), File.ReadAllBytes(Path.Combine(_folder, "three.results.csv")));
+        using var summary = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_folder, "three.results.summary.json")));
+        var json = summary.RootElement;
+        Assert.Equal((60_000, 61), (json.GetProperty("rows_in").GetInt32(), json.GetProperty("rows_failed").GetInt32()));
+        Assert.Equal(2, json.GetProperty("shards").GetInt32());
+        Assert.Equal(three.FullName, json.GetProperty("input").GetString());
+        Assert.Equal(["one.csv", "one.results.csv", "one.results.summary.json", "three.csv", "three.results.csv", "three.results.summary.json"], Files());
+    }
+
+    [Fact]
     public async Task RunAsync_SomeRowsFailed_WritesEveryRowAndReturnsThree()
     {
         var input = Write("mixed.jsonl", $"{IrisExpected.Json(0)}\n[1,2]\n{IrisExpected.Json(2)}\n");

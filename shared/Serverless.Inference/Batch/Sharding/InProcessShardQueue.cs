@@ -61,37 +61,49 @@ public sealed partial class InProcessShardQueue : IShardQueue
 
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
-        await foreach (var message in _messages.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        try
         {
-            var retry = false;
-            try
+            await foreach (var message in _messages.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                var outcome = await _runner.ProcessAsync(message.ToJson(), null, stoppingToken).ConfigureAwait(false);
-                retry = outcome.Kind == ShardOutcomeKind.WillRetry;
-                if (outcome.Kind == ShardOutcomeKind.DeadLetter)
-                {
-                    LogDeadLetter(_logger, message.Plan, message.Shard, outcome.Error);
-                }
+                await HandleAsync(message, stoppingToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-#pragma warning disable CA1031 // A worker outlives any one shard; the shard is tried again, as a platform queue would.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                LogUnexpected(_logger, e, message.Plan, message.Shard);
-                retry = true;
-            }
-
-            if (retry)
-            {
-                _ = RequeueAsync(message, stoppingToken);
-            }
-
-            Done();
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopped: messages still in line are lost with the process, as a platform queue would redeliver them.
+        }
+    }
+
+    private async Task HandleAsync(ShardMessage message, CancellationToken stoppingToken)
+    {
+        var retry = false;
+        try
+        {
+            var outcome = await _runner.ProcessAsync(message.ToJson(), null, stoppingToken).ConfigureAwait(false);
+            retry = outcome.Kind == ShardOutcomeKind.WillRetry;
+            if (outcome.Kind == ShardOutcomeKind.DeadLetter)
+            {
+                LogDeadLetter(_logger, message.Plan, message.Shard, outcome.Error);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
+#pragma warning disable CA1031 // A worker outlives any one shard; the shard is tried again, as a platform queue would.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogUnexpected(_logger, e, message.Plan, message.Shard);
+            retry = true;
+        }
+
+        if (retry)
+        {
+            _ = RequeueAsync(message, stoppingToken);
+        }
+
+        Done();
     }
 
     private async Task RequeueAsync(ShardMessage message, CancellationToken stoppingToken)
