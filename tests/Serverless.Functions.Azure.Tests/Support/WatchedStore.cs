@@ -6,9 +6,13 @@ namespace Serverless.Functions.Azure.Tests.Support;
 public sealed class WatchedStore(IBatchStore inner) : IBatchStore
 {
     private int _composes;
+    private long _composeTicks;
 
     /// <summary>Every compose asked for, whether it created its key or not: one per merge attempted.</summary>
     public int Composes => _composes;
+
+    /// <summary>Time spent in composes, all together.</summary>
+    public TimeSpan ComposeTime => TimeSpan.FromTicks(Interlocked.Read(ref _composeTicks));
 
     /// <summary>Runs after every successful create, with its key.</summary>
     public Func<string, Task>? AfterCreate { get; set; }
@@ -33,7 +37,15 @@ public sealed class WatchedStore(IBatchStore inner) : IBatchStore
     public async Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _composes);
-        return await inner.ComposeAsync(key, parts, cancellationToken);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return await inner.ComposeAsync(key, parts, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Add(ref _composeTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
+        }
     }
 
     public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteAsync(key, content, cancellationToken);
