@@ -368,6 +368,23 @@ public abstract class BatchStoreContract : IDisposable
         });
     }
 
+    /// <summary>Hostile input: a two-line file whose first line holds a lone surrogate escape once stopped a whole host.</summary>
+    [Theory]
+    [InlineData("{\"id\":\"\\ud800\",\"inputs\":[{\"name\":\"Features\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5.1,3.5,1.4,0.2]}]}")]
+    [InlineData("{\"Features\\udc00\":[5.1,3.5,1.4,0.2]}")]
+    public async Task Runner_LoneSurrogateInALine_ThatRowsErrorAndTheFileScored(string line)
+    {
+        var key = $"incoming/iris/{F}.jsonl";
+        await PutBehindAsync(key, Encoding.UTF8.GetBytes(line + "\n[6.3,3.3,6.0,2.5]\n"));
+
+        var outcome = await Runner().ProcessAsync(key, default);
+
+        Assert.Equal(BatchOutcomeKind.Scored, outcome.Kind);
+        var results = (await ReadTextAsync(outcome.ResultsKey!)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("is not valid text", results[0], StringComparison.Ordinal);
+        Assert.Contains("virginica", results[1], StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("my file+v2 é.csv")]
     [InlineData("Sales report 2026 (final)+v2 é.csv")]

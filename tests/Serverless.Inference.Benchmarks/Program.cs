@@ -22,6 +22,7 @@ if (args is [RequestMemory.ChildCommand, ..])
     ("batch", BatchThroughput.RunAsync),
     ("batch-memory", BatchMemory.RunAsync),
     ("request-memory", RequestMemory.RunAsync),
+    ("batch-overlap", BatchOverlap.RunAsync),
     ("batch-scale", () => BatchScale.RunAsync(args)),
     ("pipeline-image", PipelineImage.RunAsync),
     ("pipeline-text", PipelineText.RunAsync),

@@ -44,4 +44,10 @@ public sealed record BatchOptions
 
     /// <summary>A micro-batch is run early once the attachments its rows hold reach this many bytes.</summary>
     public long MaxAttachmentBytesPerBatch { get; set; } = 64L << 20;
+
+    /// <summary>
+    /// Read and parse the next micro-batch while the model runs on this one and its results are written (the default);
+    /// false does one thing at a time, the way to compare the two.
+    /// </summary>
+    public bool Overlapped { get; set; } = true;
 }

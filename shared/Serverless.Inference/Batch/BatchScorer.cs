@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Protocol;
 using Serverless.Inference.Repository;
@@ -66,23 +67,23 @@ public sealed class BatchScorer
                 return Summary(job, run, started, _time.GetElapsedTime(clock));
             }
 
+            // Reading and parsing go on here while the model runs and results are written on the other side.
+            run.Start(progress, cancellationToken);
             while (await records.ReadAsync(cancellationToken).ConfigureAwait(false) is { } record)
             {
                 await run.AddAsync(record, cancellationToken).ConfigureAwait(false);
-                if (run.ShouldFlush)
+                if (run.ShouldHandOff)
                 {
-                    await run.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    progress?.Report(new BatchProgress(run.RowsIn, run.RowsFailed, records.BytesRead));
+                    await run.HandOffAsync(records.BytesRead).ConfigureAwait(false);
                 }
             }
 
-            await run.FlushAsync(cancellationToken).ConfigureAwait(false);
-            progress?.Report(new BatchProgress(run.RowsIn, run.RowsFailed, records.BytesRead));
+            await run.CompleteAsync(records.BytesRead).ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            run.Dispose();
+            await run.DisposeAsync().ConfigureAwait(false);
             InferenceTelemetry.BatchRows.Add(run.RowsOk, new KeyValuePair<string, object?>("model.name", _model.Name), new("outcome", "ok"));
             InferenceTelemetry.BatchRows.Add(run.RowsFailed, new KeyValuePair<string, object?>("model.name", _model.Name), new("outcome", "failed"));
         }
@@ -121,34 +122,35 @@ public sealed class BatchScorer
         }
     }
 
-    /// <summary>The state of one file being scored.</summary>
-    private sealed class Run : IDisposable
+    /// <summary>
+    /// The state of one file being scored, in two lanes that overlap: this side reads records and parses them into a
+    /// chunk (a micro-batch and its rows' records); a consumer task runs the model on the chunk before and writes its
+    /// results. Two chunks take turns, so memory stays that of two micro-batches, and results keep the input's order.
+    /// </summary>
+    private sealed class Run : IAsyncDisposable
     {
         private readonly BatchScorer _scorer;
-        private readonly RowFormat? _format;
-        private readonly MicroBatch? _batch;
+        private readonly RowFormat _parse;
+        private readonly RowFormat _write;
         private readonly Stream _output;
         private readonly PooledBufferWriter _written = new(1 << 16);
-        private readonly PooledBufferWriter _records = new(1 << 16);
-        private readonly List<Pending> _pending = [];
-        private long _attachmentBytes;
+        private readonly Channel<Chunk> _full = Channel.CreateBounded<Chunk>(1);
+        private readonly Channel<Chunk> _free = Channel.CreateBounded<Chunk>(2);
+        private readonly Chunk[] _chunks;
+        private Chunk _filling;
+        private CancellationTokenSource? _abort;
+        private Task _consumer = Task.CompletedTask;
+        private IProgress<BatchProgress>? _progress;
 
         public Run(BatchScorer scorer, IReadOnlyList<BatchColumn>? columns, string? columnProblem, BatchFormat format, Stream output)
         {
             _scorer = scorer;
             _output = output;
-            var outputs = scorer._model.Endpoint.Signature.Outputs;
-            if (columns is not null)
-            {
-                _batch = new MicroBatch(columns, scorer.MicroBatchSize);
-            }
-
-            _format = format switch
-            {
-                BatchFormat.Csv when columns is null => throw InferenceException.BadRequest($"this model cannot read CSV rows: {columnProblem}"),
-                BatchFormat.Csv => new CsvRowFormat(columns, outputs),
-                _ => new JsonlRowFormat(columns ?? [], outputs, columnProblem),
-            };
+            _parse = Create(scorer, columns, columnProblem, format);
+            _write = Create(scorer, columns, columnProblem, format);
+            _chunks = [new Chunk(columns, scorer.MicroBatchSize), new Chunk(columns, scorer.MicroBatchSize)];
+            _filling = _chunks[0];
+            _free.Writer.TryWrite(_chunks[1]);
         }
 
         public long RowsIn { get; private set; }
@@ -160,17 +162,15 @@ public sealed class BatchScorer
         public TimeSpan ModelTime { get; private set; }
 
         // Error rows wait in line too, so a file full of errors still flushes in bounded memory.
-        public bool ShouldFlush =>
-            (_batch?.IsFull ?? false)
-            || _pending.Count >= 4 * _scorer.MicroBatchSize + 64
-            || _attachmentBytes >= _scorer._options.MaxAttachmentBytesPerBatch;
-
-        private RowFormat Format => _format!;
+        public bool ShouldHandOff =>
+            (_filling.Batch?.IsFull ?? false)
+            || _filling.Pending.Count >= 4 * _scorer.MicroBatchSize + 64
+            || _filling.AttachmentBytes >= _scorer._options.MaxAttachmentBytesPerBatch;
 
         /// <returns>False when the file is empty (a CSV without even a header).</returns>
         public async Task<bool> ReadHeaderAsync(RecordReader records, bool writeHeader, CancellationToken cancellationToken)
         {
-            if (!Format.HasHeader)
+            if (!_parse.HasHeader)
             {
                 return true;
             }
@@ -186,7 +186,12 @@ public sealed class BatchScorer
                 throw InferenceException.BadRequest($"the CSV header: {record.Error}");
             }
 
-            Format.ReadHeader(record.Bytes.Span, _written);
+            using (var ignored = new PooledBufferWriter(256))
+            {
+                _parse.ReadHeader(record.Bytes.Span, ignored);
+            }
+
+            _write.ReadHeader(record.Bytes.Span, _written);
             if (!writeHeader)
             {
                 _written.Clear();
@@ -195,26 +200,37 @@ public sealed class BatchScorer
             return true;
         }
 
+        public void Start(IProgress<BatchProgress>? progress, CancellationToken cancellationToken)
+        {
+            _progress = progress;
+            _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (_scorer._options.Overlapped)
+            {
+                _consumer = Task.Run(() => ConsumeAsync(_abort.Token), CancellationToken.None);
+            }
+        }
+
         public async Task AddAsync(InputRecord record, CancellationToken cancellationToken)
         {
-            var offset = _records.WrittenCount;
-            _records.Write(record.Bytes.Span);
+            var chunk = _filling;
+            var offset = chunk.Records.WrittenCount;
+            chunk.Records.Write(record.Bytes.Span);
             var pending = new Pending(record.Line, offset, record.Bytes.Length, RowKind.Row, -1, record.Error);
             if (record.Error is null)
             {
                 try
                 {
-                    _batch?.BeginRow();
-                    var kind = Format.Parse(record.Bytes.Span, record.Line, _batch);
+                    chunk.Batch?.BeginRow();
+                    var kind = _parse.Parse(record.Bytes.Span, record.Line, chunk.Batch);
                     if (kind == RowKind.Blank)
                     {
                         return;
                     }
 
-                    pending = pending with { Kind = kind, Slot = kind == RowKind.Row ? _batch!.Count - 1 : -1 };
-                    if (kind == RowKind.Row && _batch!.Keys.Count > 0)
+                    pending = pending with { Kind = kind, Slot = kind == RowKind.Row ? chunk.Batch!.Count - 1 : -1 };
+                    if (kind == RowKind.Row && chunk.Batch!.Keys.Count > 0)
                     {
-                        pending = await ReadAttachmentsAsync(pending, cancellationToken).ConfigureAwait(false);
+                        pending = await ReadAttachmentsAsync(chunk, pending, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 catch (InferenceException e)
@@ -228,13 +244,111 @@ public sealed class BatchScorer
             }
 
             RowsIn++;
-            _pending.Add(pending);
+            chunk.Pending.Add(pending);
+        }
+
+        /// <summary>Gives the filled chunk to the consumer and takes the other one, once the consumer is done with it.</summary>
+        public async Task HandOffAsync(long bytesRead)
+        {
+            _filling.BytesRead = bytesRead;
+            _filling.RowsIn = RowsIn;
+            if (!_scorer._options.Overlapped)
+            {
+                await FinishAsync(_filling, _abort!.Token).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                await _full.Writer.WriteAsync(_filling, _abort!.Token).ConfigureAwait(false);
+                _filling = await _free.Reader.ReadAsync(_abort.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_consumer.IsFaulted)
+            {
+                // The consumer failed: its exception, not the cancellation it caused, is what went wrong.
+                await _consumer.ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>Hands off the last chunk (even an empty one: a CSV result's header waits to be written) and waits until every result is written.</summary>
+        public async Task CompleteAsync(long bytesRead)
+        {
+            await HandOffAsync(bytesRead).ConfigureAwait(false);
+
+            _full.Writer.TryComplete();
+            await _consumer.ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_abort is not null)
+            {
+                _full.Writer.TryComplete();
+                await _abort.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await _consumer.ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // The consumer's failure has already reached the caller through the run; here it is only stopped.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
+
+                _abort.Dispose();
+            }
+
+            _parse.Dispose();
+            _write.Dispose();
+            _written.Dispose();
+            foreach (var chunk in _chunks)
+            {
+                chunk.Dispose();
+            }
+        }
+
+        private static RowFormat Create(BatchScorer scorer, IReadOnlyList<BatchColumn>? columns, string? columnProblem, BatchFormat format)
+        {
+            var outputs = scorer._model.Endpoint.Signature.Outputs;
+            return format switch
+            {
+                BatchFormat.Csv when columns is null => throw InferenceException.BadRequest($"this model cannot read CSV rows: {columnProblem}"),
+                BatchFormat.Csv => new CsvRowFormat(columns, outputs),
+                _ => new JsonlRowFormat(columns ?? [], outputs, columnProblem),
+            };
+        }
+
+        private async Task ConsumeAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await foreach (var chunk in _full.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    await FinishAsync(chunk, cancellationToken).ConfigureAwait(false);
+                    await _free.Writer.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                // Wakes the reading side, which may be waiting for this side to take or give back a chunk.
+                await _abort!.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>Runs a chunk, writes its results, reports progress and empties it for the next rows.</summary>
+        private async Task FinishAsync(Chunk chunk, CancellationToken cancellationToken)
+        {
+            await FlushAsync(chunk, cancellationToken).ConfigureAwait(false);
+            _progress?.Report(new BatchProgress(chunk.RowsIn, RowsFailed, chunk.BytesRead));
+            chunk.Clear();
         }
 
         /// <summary>Replaces the keys in the row just committed by the objects they name; on failure the row leaves the batch with the error.</summary>
-        private async Task<Pending> ReadAttachmentsAsync(Pending pending, CancellationToken cancellationToken)
+        private async Task<Pending> ReadAttachmentsAsync(Chunk chunk, Pending pending, CancellationToken cancellationToken)
         {
-            var batch = _batch!;
+            var batch = chunk.Batch!;
             try
             {
                 var attachments = _scorer._options.Attachments
@@ -257,7 +371,7 @@ public sealed class BatchScorer
                         throw InferenceException.BadRequest($"{name}: '{ModelNames.Printable(key)}' could not be read: {e.Message}");
                     }
 
-                    _attachmentBytes += strings[element].Length;
+                    chunk.AttachmentBytes += strings[element].Length;
                 }
 
                 return pending;
@@ -269,27 +383,27 @@ public sealed class BatchScorer
             }
         }
 
-        public async Task FlushAsync(CancellationToken cancellationToken)
+        private async Task FlushAsync(Chunk chunk, CancellationToken cancellationToken)
         {
             ModelOutputs? outputs = null;
             MemoryReservation? memory = null;
             try
             {
-                if (_batch is { Count: > 0 })
+                if (chunk.Batch is { Count: > 0 } batch)
                 {
-                    memory = await _scorer._model.ReserveAsync(_batch.Tensors(0, _batch.Count), MemoryWait.Batch, cancellationToken).ConfigureAwait(false);
-                    outputs = RunRows(0, _batch.Count, cancellationToken, out _);
+                    memory = await _scorer._model.ReserveAsync(batch.Tensors(0, batch.Count), MemoryWait.Batch, cancellationToken).ConfigureAwait(false);
+                    outputs = RunRows(chunk, 0, batch.Count, cancellationToken, out _);
                 }
 
-                foreach (var row in _pending)
+                foreach (var row in chunk.Pending)
                 {
                     if (row.Error is null && row.Kind == RowKind.Request)
                     {
-                        await RunRequestAsync(row, cancellationToken).ConfigureAwait(false);
+                        await RunRequestAsync(chunk, row, cancellationToken).ConfigureAwait(false);
                     }
                     else
                     {
-                        WriteRow(row, outputs, cancellationToken);
+                        WriteRow(chunk, row, outputs, cancellationToken);
                     }
                 }
             }
@@ -297,45 +411,34 @@ public sealed class BatchScorer
             {
                 outputs?.Dispose();
                 memory?.Dispose();
-                _batch?.Clear();
-                _pending.Clear();
-                _attachmentBytes = 0;
-                _records.Clear();
             }
 
             await _output.WriteAsync(_written.WrittenMemory, cancellationToken).ConfigureAwait(false);
             _written.Clear();
         }
 
-        public void Dispose()
+        private void WriteRow(Chunk chunk, Pending row, ModelOutputs? outputs, CancellationToken cancellationToken)
         {
-            _format?.Dispose();
-            _written.Dispose();
-            _records.Dispose();
-        }
-
-        private void WriteRow(Pending row, ModelOutputs? outputs, CancellationToken cancellationToken)
-        {
-            var record = _records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength);
+            var record = chunk.Records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength);
             string? error = row.Error;
             if (error is null && outputs is not null)
             {
-                Format.WriteRow(_written, row.Line, record, outputs, row.Slot, _batch!.Count);
+                _write.WriteRow(_written, row.Line, record, outputs, row.Slot, chunk.Batch!.Count);
             }
             else if (error is null)
             {
                 // The micro-batch as a whole was refused: run this row alone to learn whether it is the one at fault.
-                using var single = RunRows(row.Slot, 1, cancellationToken, out error);
+                using var single = RunRows(chunk, row.Slot, 1, cancellationToken, out error);
                 if (single is not null)
                 {
-                    Format.WriteRow(_written, row.Line, record, single, 0, 1);
+                    _write.WriteRow(_written, row.Line, record, single, 0, 1);
                 }
             }
 
-            Count(row, error);
+            Count(chunk, row, error);
         }
 
-        private void Count(Pending row, string? error)
+        private void Count(Chunk chunk, Pending row, string? error)
         {
             if (error is null)
             {
@@ -344,13 +447,13 @@ public sealed class BatchScorer
             else
             {
                 RowsFailed++;
-                Format.WriteError(_written, row.Line, _records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength), error);
+                _write.WriteError(_written, row.Line, chunk.Records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength), error);
             }
         }
 
-        private ModelOutputs? RunRows(int first, int count, CancellationToken cancellationToken, out string? error)
+        private ModelOutputs? RunRows(Chunk chunk, int first, int count, CancellationToken cancellationToken, out string? error)
         {
-            var inputs = _batch!.Tensors(first, count);
+            var inputs = chunk.Batch!.Tensors(first, count);
             var clock = _scorer._time.GetTimestamp();
             try
             {
@@ -373,12 +476,12 @@ public sealed class BatchScorer
         }
 
         /// <summary>A line that is a whole inference request runs by itself, with memory reserved for it alone.</summary>
-        private async Task RunRequestAsync(Pending row, CancellationToken cancellationToken)
+        private async Task RunRequestAsync(Chunk chunk, Pending row, CancellationToken cancellationToken)
         {
             string? error = null;
             try
             {
-                using var request = InferRequestReader.Read(_records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength), [], _scorer._requestLimits);
+                using var request = InferRequestReader.Read(chunk.Records.WrittenSpan.Slice(row.RecordOffset, row.RecordLength), [], _scorer._requestLimits);
                 if (request.BinaryOutputs || request.Outputs.Any(o => o.Binary == true))
                 {
                     error = "binary outputs cannot be written into a JSON lines file";
@@ -389,7 +492,7 @@ public sealed class BatchScorer
                     var clock = _scorer._time.GetTimestamp();
                     using var outputs = _scorer._model.Endpoint.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
                     ModelTime += _scorer._time.GetElapsedTime(clock);
-                    Format.WriteResponse(_written, row.Line, _scorer._model.Name, _scorer._model.Version, request, outputs);
+                    _write.WriteResponse(_written, row.Line, _scorer._model.Name, _scorer._model.Version, request, outputs);
                 }
             }
             catch (InferenceException e) when (e.Kind is InferenceErrorKind.BadRequest or InferenceErrorKind.PayloadTooLarge)
@@ -397,9 +500,36 @@ public sealed class BatchScorer
                 error = e.Message;
             }
 
-            Count(row, error);
+            Count(chunk, row, error);
         }
 
         private readonly record struct Pending(long Line, int RecordOffset, int RecordLength, RowKind Kind, int Slot, string? Error);
+
+        /// <summary>A micro-batch with its rows' records and results in waiting: what one lane hands the other.</summary>
+        private sealed class Chunk(IReadOnlyList<BatchColumn>? columns, int microBatchSize) : IDisposable
+        {
+            public MicroBatch? Batch { get; } = columns is null ? null : new MicroBatch(columns, microBatchSize);
+
+            public PooledBufferWriter Records { get; } = new(1 << 16);
+
+            public List<Pending> Pending { get; } = [];
+
+            public long AttachmentBytes { get; set; }
+
+            /// <summary>Where reading had got to when the chunk was handed off, for progress.</summary>
+            public long BytesRead { get; set; }
+
+            public long RowsIn { get; set; }
+
+            public void Clear()
+            {
+                Batch?.Clear();
+                Pending.Clear();
+                AttachmentBytes = 0;
+                Records.Clear();
+            }
+
+            public void Dispose() => Records.Dispose();
+        }
     }
 }

@@ -34,8 +34,11 @@ internal static class BatchScale
         {
             var drop = new LocalFolderBatchStore(Path.Combine(folder.FullName, "drop"));
             var work = Directory.CreateDirectory(Path.Combine(folder.FullName, "work")).FullName;
-            using var host = new ModelHost(new LocalFolderModelStore(Loopback.ModelRepository), new ModelHostOptions());
-            var minilm = await MeasureAsync(host, drop, work, "minilm", "jsonl", Texts(minilmRows), minilmRows);
+            using var host = new ModelHost(new LocalFolderModelStore(RepositoryWithOneThreadMiniLm(folder.FullName)), new ModelHostOptions());
+            var texts = Texts(minilmRows);
+            var minilm = await MeasureAsync(host, drop, work, "minilm", "jsonl", texts, minilmRows);
+            // As a Lambda instance owns its vCPUs, a worker here that owns one core: one intra-op thread a session.
+            await MeasureAsync(host, drop, work, OneThreadMiniLm, "jsonl", texts, minilmRows);
             await MeasureAsync(host, drop, work, "iris", "csv", IrisCsv(irisRows), irisRows);
             OnPaper(minilm);
         }
@@ -59,7 +62,8 @@ internal static class BatchScale
             result ??= run;
             if (workers == 2)
             {
-                Report.Ratio(Report.Invariant($"{model} 2 workers / 1 worker, rows/s"), result.Total / run.Total, model == "minilm" ? ">= 1.7" : null, model == "minilm" ? result.Total / run.Total >= 1.7 : null);
+                var text = model.StartsWith("minilm", StringComparison.Ordinal);
+                Report.Ratio(Report.Invariant($"{model} 2 workers / 1 worker, rows/s"), result.Total / run.Total, text ? ">= 1.7" : null, text ? result.Total / run.Total >= 1.7 : null);
             }
         }
 
@@ -118,6 +122,28 @@ internal static class BatchScale
             var shardSeconds = rowsPerShard * secondsPerRow;
             Report.Line($"  {concurrency,5} instances: {shards:N0} shards in {waves:N0} wave(s) of {shardSeconds:N0} s = {waves * shardSeconds / 60:N1} min wall; {shards * shardSeconds * MemoryGb:N0} GB-s");
         }
+    }
+
+    private const string OneThreadMiniLm = "minilm-1t";
+
+    /// <summary>The sample models, plus minilm under another name whose manifest gives each session one intra-op thread.</summary>
+    private static string RepositoryWithOneThreadMiniLm(string folder)
+    {
+        var repository = Directory.CreateDirectory(Path.Combine(folder, "models")).FullName;
+        foreach (var model in Directory.EnumerateDirectories(Loopback.ModelRepository))
+        {
+            Directory.CreateSymbolicLink(Path.Combine(repository, Path.GetFileName(model)), model);
+        }
+
+        var copy = Directory.CreateDirectory(Path.Combine(repository, OneThreadMiniLm, "1")).FullName;
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Loopback.ModelRepository, "minilm", "1")))
+        {
+            File.CreateSymbolicLink(Path.Combine(copy, Path.GetFileName(file)), file);
+        }
+
+        var manifest = File.ReadAllText(Path.Combine(Loopback.ModelRepository, "minilm", "model.json"));
+        File.WriteAllText(Path.Combine(repository, OneThreadMiniLm, "model.json"), manifest.Replace("\"intra_op_threads\": 2", "\"intra_op_threads\": 1", StringComparison.Ordinal));
+        return repository;
     }
 
     private static string Put(LocalFolderBatchStore drop, string model, string extension, byte[] content)

@@ -16,9 +16,10 @@ internal static class ScoringHarness
     /// Scores one file end to end: FileStream in, <see cref="BatchScorer.ScoreAsync"/>, FileStream out (replaced
     /// if it exists), timed from opening the input to closing the output. Null micro-batch: the model's default.
     /// </summary>
-    public static async Task<(TimeSpan Elapsed, BatchSummary Summary)> ScoreAsync(ModelLease lease, string input, string output, BatchFormat format, int? microBatch)
+    /// <param name="overlapped">Whether the scorer reads the next micro-batch while it runs this one (its default).</param>
+    public static async Task<(TimeSpan Elapsed, BatchSummary Summary)> ScoreAsync(ModelLease lease, string input, string output, BatchFormat format, int? microBatch, bool overlapped = true)
     {
-        var scorer = new BatchScorer(lease, new BatchOptions { MicroBatchSize = microBatch });
+        var scorer = new BatchScorer(lease, new BatchOptions { MicroBatchSize = microBatch, Overlapped = overlapped });
         if (microBatch is { } wanted && scorer.MicroBatchSize != wanted)
         {
             throw new InvalidOperationException(Report.Invariant($"asked for micro-batches of {wanted}, the scorer uses {scorer.MicroBatchSize}"));
