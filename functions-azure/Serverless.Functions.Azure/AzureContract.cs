@@ -40,4 +40,25 @@ public static class AzureContract
 
     /// <summary>Where Event Grid puts blob events it could not deliver, in the inference storage account.</summary>
     public const string DeadLetterContainer = "deadletter";
+
+    /// <summary>The queue-triggered function that scores one shard of a planned file.</summary>
+    public const string ScoreShardFunction = "ScoreShard";
+
+    /// <summary>One message per shard of a planned file, in the inference storage account; <see cref="ScoreShardFunction"/> takes them.</summary>
+    public const string ShardQueue = "batch-shards";
+
+    /// <summary>
+    /// Shard messages delivered too often (the queue trigger's own poison queue: <see cref="ShardQueue"/> + "-poison")
+    /// and, with their reason, messages that are not shard messages or name no job.
+    /// </summary>
+    public const string ShardPoisonQueue = ShardQueue + "-poison";
+
+    /// <summary>Files larger than this many bytes are planned into shards and fanned out; smaller ones are scored as they arrive.</summary>
+    public const string ShardMinBytesSetting = "Inference__ShardMinBytes";
+
+    /// <summary>The most rows in one shard, unless the model's manifest says otherwise (<c>batch.rows_per_shard</c>).</summary>
+    public const string RowsPerShardSetting = "Inference__RowsPerShard";
+
+    /// <summary>The most input bytes in one shard, unless the model's manifest says otherwise (<c>batch.bytes_per_shard</c>).</summary>
+    public const string BytesPerShardSetting = "Inference__BytesPerShard";
 }

@@ -1,6 +1,6 @@
 // Serverless inference on Azure Functions Flex Consumption: a host storage account and an inference data account,
 // one identity, no shared keys, roles scoped to the containers the app uses.
-// Names the app reads (containers, connection, function name) must match functions-azure/.../AzureContract.cs;
+// Names the app reads (containers, queues, connection, function names, settings) must match functions-azure/.../AzureContract.cs;
 // tests/Serverless.Infra.Tests fails the build when they drift.
 
 targetScope = 'resourceGroup'
@@ -43,6 +43,23 @@ param alwaysReadyHttpInstances int = 0
 @minValue(0)
 @maxValue(1000)
 param alwaysReadyBlobInstances int = 0
+
+@description('Instances kept warm for ScoreShard, the queue-triggered shard worker (0: scale to zero). Flex Consumption scales it in instances of its own, one shard per instance (host.json queues.batchSize 1), up to maximumInstanceCount.')
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyShardInstances int = 0
+
+@description('Files larger than this many bytes are planned into shards and fanned out over the batch-shards queue (0: the app\'s default, 4 MiB).')
+@minValue(0)
+param shardMinBytes int = 0
+
+@description('The most rows in one shard, unless a model\'s model.json says otherwise (0: the app\'s default, 50,000). Choose it so a shard finishes well inside the 10-minute function timeout.')
+@minValue(0)
+param rowsPerShard int = 0
+
+@description('The most input bytes in one shard, unless a model\'s model.json says otherwise (0: the app\'s default, 64 MiB).')
+@minValue(0)
+param bytesPerShard int = 0
 
 @description('Comma-separated model names loaded at start-up, before the first request.')
 param warmupModels string = ''
@@ -91,6 +108,12 @@ var warmupModelsSettingName = 'Inference__WarmupModels'
 var instanceMemorySettingName = 'Inference__InstanceMemoryMB'
 var sweepScheduleSettingName = 'Inference__SweepSchedule'
 var sweepAfterMinutesSettingName = 'Inference__SweepAfterMinutes'
+var scoreShardFunction = 'ScoreShard'
+var shardQueue = 'batch-shards'
+var shardPoisonQueue = 'batch-shards-poison'
+var shardMinBytesSettingName = 'Inference__ShardMinBytes'
+var rowsPerShardSettingName = 'Inference__RowsPerShard'
+var bytesPerShardSettingName = 'Inference__BytesPerShard'
 
 // The storage extension's poison queue for blob triggers (in the account of the trigger's connection).
 var blobTriggerPoisonQueue = 'webjobs-blobtrigger-poison'
@@ -121,7 +144,7 @@ module hostStorage 'modules/storage.bicep' = {
   }
 }
 
-// Models, batch files and dead-lettered events; the account Event Grid watches.
+// Models, batch files, dead-lettered events and the shard queues; the account Event Grid watches.
 module dataStorage 'modules/storage.bicep' = {
   name: 'data-storage'
   params: {
@@ -137,6 +160,8 @@ module dataStorage 'modules/storage.bicep' = {
     ]
     queues: [
       blobTriggerPoisonQueue
+      shardQueue
+      shardPoisonQueue
     ]
   }
 }
@@ -173,6 +198,8 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     failedContainerName: failedContainer
     deadLetterContainerName: deadLetterContainer
     poisonQueueName: blobTriggerPoisonQueue
+    shardQueueName: shardQueue
+    shardPoisonQueueName: shardPoisonQueue
     applicationInsightsName: monitoring.outputs.name
     appPrincipalId: identity.outputs.principalId
     eventGridPrincipalId: blobEventsTopic.outputs.principalId
@@ -213,6 +240,14 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
     alwaysReadyBlobInstances: alwaysReadyBlobInstances
+    shardFunctionName: scoreShardFunction
+    alwaysReadyShardInstances: alwaysReadyShardInstances
+    shardMinBytesSettingName: shardMinBytesSettingName
+    shardMinBytes: shardMinBytes
+    rowsPerShardSettingName: rowsPerShardSettingName
+    rowsPerShard: rowsPerShard
+    bytesPerShardSettingName: bytesPerShardSettingName
+    bytesPerShard: bytesPerShard
   }
 }
 

@@ -7,6 +7,7 @@ using Serverless.Functions.Azure.Batch;
 using Serverless.Functions.Azure.Storage;
 using Serverless.Inference;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 
 namespace Serverless.Functions.Azure.Hosting;
@@ -20,7 +21,7 @@ public static class AzureInferenceServiceCollectionExtensions
     public static IServiceCollection AddInferenceStorage(this IServiceCollection services)
     {
         services.AddAzureClientsCore();
-        services.AddSingleton(provider => new InferenceStorage(StorageConnection.CreateBlobServiceClient(
+        services.AddSingleton(provider => new InferenceStorage(StorageConnection.Resolve(
             provider.GetRequiredService<IConfiguration>(),
             provider.GetRequiredService<AzureComponentFactory>(),
             AzureContract.StorageConnection)));
@@ -49,18 +50,39 @@ public static class AzureInferenceServiceCollectionExtensions
 
     /// <summary>
     /// The batch contract over the incoming/outgoing/failed containers, for <see cref="ScoreBlob"/> and
-    /// <see cref="SweepIncoming"/>. Singletons, as on AWS: the store keeps no state between calls.
+    /// <see cref="SweepIncoming"/> (which plan big files onto the shard queue) and <see cref="ScoreShard"/> (which
+    /// scores the shards and merges them). Singletons, as on AWS: the store keeps no state between calls.
     /// </summary>
     public static IServiceCollection AddBlobBatchScoring(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(provider => new BatchRunnerOptions { MaxAttempts = provider.GetRequiredService<InferenceSettings>().MaxAttempts });
-        services.AddSingleton<IBatchStore>(provider => new BlobBatchStore(provider.GetRequiredService<InferenceStorage>().Service));
+        services.AddSingleton(provider =>
+        {
+            var settings = provider.GetRequiredService<InferenceSettings>();
+            return new BatchRunnerOptions { MaxAttempts = settings.MaxAttempts, Sharding = settings.Sharding };
+        });
+        services.AddSingleton<IBatchStore>(provider =>
+        {
+            var storage = provider.GetRequiredService<InferenceStorage>();
+            return new BlobBatchStore(storage.Service, storage.CopySource);
+        });
+        services.AddSingleton<IShardQueue>(provider =>
+            new StorageQueueShardQueue(() => provider.GetRequiredService<InferenceStorage>().Queues.GetQueueClient(AzureContract.ShardQueue)));
+        services.AddSingleton(provider =>
+            new ShardDeadLetterQueue(provider.GetRequiredService<InferenceStorage>().Queues.GetQueueClient(AzureContract.ShardPoisonQueue)));
+        // The planner: a file too big for one invocation goes out as one message per shard.
         services.AddSingleton(provider => new BatchJobRunner(
             provider.GetRequiredService<IBatchStore>(),
             provider.GetRequiredService<ModelHost>(),
             provider.GetRequiredService<BatchRunnerOptions>(),
             provider.GetService<ILogger<BatchJobRunner>>(),
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<IShardQueue>()));
+        services.AddSingleton(provider => new BatchShardRunner(
+            provider.GetRequiredService<IBatchStore>(),
+            provider.GetRequiredService<ModelHost>(),
+            provider.GetRequiredService<BatchRunnerOptions>(),
+            provider.GetService<ILogger<BatchShardRunner>>(),
             provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton(provider => new IncomingSweep(
             provider.GetRequiredService<BatchJobRunner>(),

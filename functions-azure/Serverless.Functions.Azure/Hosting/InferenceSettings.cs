@@ -1,11 +1,13 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Serverless.Inference.Batch.Sharding;
 
 namespace Serverless.Functions.Azure.Hosting;
 
 /// <summary>The app settings this app reads besides the storage connection (environment form: <c>Inference__Name</c>).</summary>
 /// <param name="SweepAfter">How long a file sits under incoming/ before the timer sweep takes it (<see cref="AzureContract.SweepAfterMinutesSetting"/>).</param>
-public sealed record InferenceSettings(TimeSpan RefreshInterval, int MaxAttempts, IReadOnlyList<string> WarmupModels, string? CacheDirectory, TimeSpan SweepAfter)
+/// <param name="Sharding">When a file is fanned out over the shard queue and how big its shards are; a model's manifest (<c>batch</c>) overrides the shard sizes.</param>
+public sealed record InferenceSettings(TimeSpan RefreshInterval, int MaxAttempts, IReadOnlyList<string> WarmupModels, string? CacheDirectory, TimeSpan SweepAfter, ShardingOptions Sharding)
 {
     public const string Section = "Inference";
 
@@ -25,8 +27,23 @@ public sealed record InferenceSettings(TimeSpan RefreshInterval, int MaxAttempts
             (int)Number(section, "MaxAttempts", 3, min: 1),
             (configuration[warmupKey] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             string.IsNullOrWhiteSpace(section["CacheDirectory"]) ? null : section["CacheDirectory"],
-            TimeSpan.FromMinutes(Number(section, AzureContract.SweepAfterMinutesSetting[(Section.Length + 2)..], 15, min: 0)));
+            TimeSpan.FromMinutes(Number(section, AzureContract.SweepAfterMinutesSetting[(Section.Length + 2)..], 15, min: 0)),
+            ShardingFrom(section));
     }
+
+    private static ShardingOptions ShardingFrom(IConfigurationSection section)
+    {
+        var defaults = new ShardingOptions();
+        return defaults with
+        {
+            MinBytes = (long)Number(section, Setting(AzureContract.ShardMinBytesSetting), defaults.MinBytes, min: 0),
+            RowsPerShard = (int)Number(section, Setting(AzureContract.RowsPerShardSetting), defaults.RowsPerShard, min: 1),
+            BytesPerShard = (long)Number(section, Setting(AzureContract.BytesPerShardSetting), defaults.BytesPerShard, min: 1),
+        };
+    }
+
+    /// <summary>"Inference__RowsPerShard" → "RowsPerShard", the key inside the section.</summary>
+    private static string Setting(string name) => name[(Section.Length + 2)..];
 
     private static double Number(IConfigurationSection section, string key, double fallback, double min)
     {

@@ -14,7 +14,7 @@ param hostBlobEndpoint string
 param hostQueueEndpoint string
 param hostTableEndpoint string
 
-@description('Inference data account: models, batch files, the blob trigger\'s poison queue.')
+@description('Inference data account: models, batch files, the shard queues and the triggers\' poison queues.')
 param dataBlobEndpoint string
 param dataQueueEndpoint string
 
@@ -68,10 +68,34 @@ param alwaysReadyHttpInstances int
 @maxValue(1000)
 param alwaysReadyBlobInstances int
 
+@description('The queue-triggered shard worker: Flex Consumption scales every function outside the http, blob and durable groups on its own, as the group "function:<name>".')
+param shardFunctionName string
+
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyShardInstances int
+
+@description('Settings: when a file is sharded and how big its shards are. A value of 0 is passed empty, and the app uses its default.')
+param shardMinBytesSettingName string
+
+@minValue(0)
+param shardMinBytes int
+
+param rowsPerShardSettingName string
+
+@minValue(0)
+param rowsPerShard int
+
+param bytesPerShardSettingName string
+
+@minValue(0)
+param bytesPerShard int
+
 var alwaysReady = filter(
   [
     { name: 'http', instanceCount: alwaysReadyHttpInstances }
     { name: 'blob', instanceCount: alwaysReadyBlobInstances }
+    { name: 'function:${shardFunctionName}', instanceCount: alwaysReadyShardInstances }
   ],
   group => group.instanceCount > 0
 )
@@ -119,7 +143,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
         // The adapter's named connection, in the data account: models, incoming, outgoing and failed containers.
         { name: '${storageConnectionName}__blobServiceUri', value: dataBlobEndpoint }
-        // The blob trigger writes poison messages to a queue of the same connection.
+        // The shard queues, which ScoreBlob sends to and ScoreShard is triggered by, and the triggers' poison queues.
         { name: '${storageConnectionName}__queueServiceUri', value: dataQueueEndpoint }
         { name: '${storageConnectionName}__credential', value: 'managedidentity' }
         { name: '${storageConnectionName}__clientId', value: identityClientId }
@@ -129,6 +153,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: instanceMemorySettingName, value: string(instanceMemoryMB) }
         { name: sweepScheduleSettingName, value: sweepSchedule }
         { name: sweepAfterMinutesSettingName, value: string(sweepAfterMinutes) }
+        { name: shardMinBytesSettingName, value: shardMinBytes > 0 ? string(shardMinBytes) : '' }
+        { name: rowsPerShardSettingName, value: rowsPerShard > 0 ? string(rowsPerShard) : '' }
+        { name: bytesPerShardSettingName, value: bytesPerShard > 0 ? string(bytesPerShard) : '' }
       ]
     }
     functionAppConfig: {

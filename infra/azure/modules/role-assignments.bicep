@@ -16,6 +16,12 @@ param deadLetterContainerName string
 @description('The queue the blob trigger writes poison messages to, in the account of its connection (the data account).')
 param poisonQueueName string
 
+@description('The queue of shard messages: ScoreBlob sends to it, ScoreShard is triggered by it.')
+param shardQueueName string
+
+@description('Where the queue trigger moves a shard message it gave up on, and ScoreShard puts messages that are not shard messages.')
+param shardPoisonQueueName string
+
 param applicationInsightsName string
 
 @description('Principal (object) id of the function app identity.')
@@ -32,13 +38,15 @@ var roles = {
   // receipts and the deployment package. Documented as the host's minimum; it also creates its containers.
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   // Host account: the Event Grid blob trigger's webhook puts each event on the host queue
-  // azure-webjobs-blobtrigger-<host id>, which the host then dequeues. Data account: the poison queue.
+  // azure-webjobs-blobtrigger-<host id>, which the host then dequeues. Data account: the poison queue and the
+  // shard queues, each scoped to its queue.
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   // Host account only: the host persists diagnostic events in tables of AzureWebJobsStorage.
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   // models: list and read, never write.
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
-  // incoming (read, delete after the move to failed), outgoing, failed; the topic's dead letters; the operator.
+  // incoming (read, delete after the move to failed), outgoing (also what lets Put Block From URL read a shard's
+  // part as its copy source, with the app's token), failed; the topic's dead letters; the operator.
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   // Entra-authenticated telemetry (Application Insights has local auth disabled).
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -106,6 +114,16 @@ resource dataQueueService 'Microsoft.Storage/storageAccounts/queueServices@2024-
 resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = {
   parent: dataQueueService
   name: poisonQueueName
+}
+
+resource shardQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = {
+  parent: dataQueueService
+  name: shardQueueName
+}
+
+resource shardPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = {
+  parent: dataQueueService
+  name: shardPoisonQueueName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -192,6 +210,31 @@ resource appFailedContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
 resource appPoisonQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: poisonQueue
   name: guid(poisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
+}
+
+// The shard queues, one grant each, no other queue. Contributor is the narrowest built-in role that lets the queue
+// trigger work: besides receive and delete (Message Processor) and send (Message Sender) it updates messages
+// (messages/write), which the host does to keep a long shard's message invisible while it runs and to delay a failed
+// one's retry; and the host creates the poison queue if it is missing before it moves a message there
+// (queues/write). Scoped to one queue, its extra rights (that queue's metadata) reach nothing else.
+resource appShardQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: shardQueue
+  name: guid(shardQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
+}
+
+resource appShardPoisonQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: shardPoisonQueue
+  name: guid(shardPoisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
   properties: {
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'

@@ -4,7 +4,7 @@ namespace Serverless.Functions.Azure.Tests.Http;
 
 /// <summary>
 /// The SDK-generated functions.metadata is what the Functions host reads to register triggers: routes, methods,
-/// auth levels and the blob trigger's Event Grid source are asserted there, not on attributes.
+/// auth levels, the blob trigger's Event Grid source and the queue trigger's queue are asserted there, not on attributes.
 /// </summary>
 public sealed class FunctionsMetadataTests
 {
@@ -18,7 +18,7 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void Metadata_ListsExactlyTheAppsFunctions()
     {
-        Assert.Equal(["HealthLive", "HealthReady", "OpenInference", AzureContract.ScoreBlobFunction, AzureContract.SweepIncomingFunction], Functions.Value.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.Equal(["HealthLive", "HealthReady", "OpenInference", AzureContract.ScoreBlobFunction, AzureContract.ScoreShardFunction, AzureContract.SweepIncomingFunction], Functions.Value.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
         Assert.All(Functions.Value, f => Assert.Equal("dotnet-isolated", f.GetProperty("language").GetString()));
         Assert.All(Functions.Value, f => Assert.Equal("Serverless.Functions.Azure.dll", f.GetProperty("scriptFile").GetString()));
     }
@@ -56,6 +56,38 @@ public sealed class FunctionsMetadataTests
 
         Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
         Assert.Equal($"%{AzureContract.SweepScheduleSetting}%", trigger.GetProperty("schedule").GetString());
+    }
+
+    [Fact]
+    public void Metadata_ScoreShard_QueueTriggerOnTheShardQueueWithTheNamedConnectionAsText()
+    {
+        var trigger = Assert.Single(Binding(AzureContract.ScoreShardFunction));
+
+        Assert.Equal("queueTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal("In", trigger.GetProperty("direction").GetString());
+        Assert.Equal(AzureContract.ShardQueue, trigger.GetProperty("queueName").GetString());
+        Assert.Equal(AzureContract.StorageConnection, trigger.GetProperty("connection").GetString());
+        // The host decodes the message and passes its text: the shard message's JSON.
+        Assert.Equal("String", trigger.GetProperty("dataType").GetString());
+        Assert.Equal(AzureContract.ShardQueue + "-poison", AzureContract.ShardPoisonQueue);
+    }
+
+    /// <summary>
+    /// One shard at a time per instance (a shard already uses the instance's cores), so instances = messages, up to the
+    /// plan's maximum; the host gives up on a message only after the runner would have failed the file.
+    /// </summary>
+    [Fact]
+    public void HostJson_Queues_OneShardPerInstanceAndMoreDeliveriesThanTheRunnersAttempts()
+    {
+        using var host = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "host.json")));
+        var queues = host.RootElement.GetProperty("extensions").GetProperty("queues");
+        var defaults = Serverless.Functions.Azure.Hosting.InferenceSettings.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+
+        Assert.Equal((1, 0), (queues.GetProperty("batchSize").GetInt32(), queues.GetProperty("newBatchThreshold").GetInt32()));
+        Assert.True(queues.GetProperty("maxDequeueCount").GetInt32() > defaults.MaxAttempts);
+        Assert.InRange(TimeSpan.Parse(queues.GetProperty("visibilityTimeout").GetString()!, System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+        Assert.Equal("base64", queues.GetProperty("messageEncoding").GetString());
+        Assert.Equal(global::Azure.Storage.Queues.QueueMessageEncoding.Base64, Serverless.Functions.Azure.Storage.StorageConnection.QueueOptions().MessageEncoding);
     }
 
     [Fact]

@@ -41,6 +41,14 @@ public sealed class BlobIncomingSweepTests(Azurite azurite) : IncomingSweepContr
     protected override Task PutBehindAsync(string key, byte[] content) => Blobs.PutAsync(azurite.CreateClient(), key, content);
 }
 
+/// <summary>Big files fanned out, scored shard by shard and merged on the service (Put Block From URL), against Azurite.</summary>
+public sealed class BlobShardingTests(Azurite azurite) : ShardingContract, IClassFixture<Azurite>
+{
+    protected override IBatchStore Store { get; } = new BlobBatchStore(azurite.CreateClient());
+
+    protected override Task PutBehindAsync(string key, byte[] content) => Blobs.PutAsync(azurite.CreateClient(), key, content);
+}
+
 /// <summary>What only the Blob store does: the containers it may touch.</summary>
 public sealed class BlobBatchStoreTests(Azurite azurite) : IClassFixture<Azurite>
 {

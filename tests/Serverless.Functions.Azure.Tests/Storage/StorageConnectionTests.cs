@@ -59,6 +59,54 @@ public sealed class StorageConnectionTests : IDisposable
         Assert.Contains("InferenceStorage__serviceUri", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Resolve_ConnectionString_BlobsAndQueuesOfThatAccountCopiesSignedWithTheKey()
+    {
+        var endpoints = Resolve(new() { ["InferenceStorage"] = "UseDevelopmentStorage=true" });
+
+        Assert.Equal("http://127.0.0.1:10001/devstoreaccount1", endpoints.Queues.Value.Uri.ToString().TrimEnd('/'));
+        Assert.Equal("sas", endpoints.CopySource.Kind);
+        Assert.True(endpoints.CopySource.CanCopy);
+    }
+
+    [Fact]
+    public void Resolve_ConnectionStringWithASasInsteadOfAKey_NoServerSideCopies()
+    {
+        var endpoints = Resolve(new() { ["InferenceStorage"] = "BlobEndpoint=https://inferencedata.blob.core.windows.net/;SharedAccessSignature=sv=2026-06-06&sig=x" });
+
+        Assert.False(endpoints.CopySource.CanCopy);
+    }
+
+    [Fact]
+    public void Resolve_ManagedIdentity_QueueServiceUriAndCopiesAuthorisedWithTheIdentitysToken()
+    {
+        var endpoints = Resolve(new()
+        {
+            ["InferenceStorage:blobServiceUri"] = "https://inferencedata.blob.core.windows.net",
+            ["InferenceStorage:queueServiceUri"] = "https://inferencedata.queue.core.windows.net",
+            ["InferenceStorage:credential"] = "managedidentity",
+        });
+
+        Assert.Equal("https://inferencedata.queue.core.windows.net/", endpoints.Queues.Value.Uri.ToString());
+        Assert.Equal("oauth", endpoints.CopySource.Kind);
+    }
+
+    [Fact]
+    public void Resolve_NoQueueServiceUri_BlobsStillWorkTheQueueSaysWhichSettingToSet()
+    {
+        var endpoints = Resolve(new() { ["InferenceStorage:blobServiceUri"] = "https://inferencedata.blob.core.windows.net" });
+
+        Assert.Equal("inferencedata", endpoints.Blobs.AccountName);
+        var error = Assert.Throws<InvalidOperationException>(() => endpoints.Queues.Value);
+        Assert.Contains("InferenceStorage__queueServiceUri", error.Message, StringComparison.Ordinal);
+    }
+
+    private StorageConnection.Endpoints Resolve(Dictionary<string, string?> settings) =>
+        StorageConnection.Resolve(
+            new ConfigurationBuilder().AddInMemoryCollection(settings).Build(),
+            _services.GetRequiredService<AzureComponentFactory>(),
+            AzureContract.StorageConnection);
+
     private static ServiceProvider ServicesWithAzureClients()
     {
         var services = new ServiceCollection();

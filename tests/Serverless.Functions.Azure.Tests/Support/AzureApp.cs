@@ -20,7 +20,8 @@ public sealed class AzureApp : IDisposable
     private readonly ServiceProvider _services;
     private readonly string _cacheDirectory = Directory.CreateTempSubdirectory("azure-app-cache-").FullName;
 
-    public AzureApp(string connectionString, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="configure">Runs after the app's own registrations: a test replaces a service there (the last registration wins).</param>
+    public AzureApp(string connectionString, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -43,6 +44,7 @@ public sealed class AzureApp : IDisposable
             .AddBlobInference(configuration)
             .AddBlobBatchScoring()
             .AddModelWarmup();
+        configure?.Invoke(services);
         _services = services.BuildServiceProvider();
     }
 
@@ -58,6 +60,9 @@ public sealed class AzureApp : IDisposable
 
     /// <summary>Runs the batch function as the worker would for an Event Grid delivery of this blob.</summary>
     public Task ScoreAsync(BlobClient blob, CancellationToken cancellationToken = default) => Create<ScoreBlob>().RunAsync(blob, cancellationToken);
+
+    /// <summary>Runs the shard worker as the host would for a delivery of this (already base64-decoded) queue message.</summary>
+    public Task ScoreShardAsync(string message, CancellationToken cancellationToken = default) => Create<ScoreShard>().RunAsync(message, cancellationToken);
 
     /// <summary>Sends a request through the catch-all protocol function, with the path the client sent.</summary>
     public async Task<HttpReply> SendAsync(string method, string path, string? json = null)

@@ -22,6 +22,9 @@ public sealed class BicepParameterTests
             "param instanceMemoryMB = 4096",
             "param maximumInstanceCount = 1000",
             "param alwaysReadyHttpInstances = 1",
+            "param alwaysReadyShardInstances = 1000",
+            "param rowsPerShard = 20000",
+            "param bytesPerShard = 0",
             "param runtimeVersion = '8.0'",
             "param subscribeBlobEvents = true",
             "param sweepSchedule = '0 0 * * * *'",
@@ -32,6 +35,7 @@ public sealed class BicepParameterTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.True(parameters!["parameters"]!["subscribeBlobEvents"]!["value"]!.GetValue<bool>());
         Assert.Equal("0 0 * * * *", parameters["parameters"]!["sweepSchedule"]!["value"]!.GetValue<string>());
+        Assert.Equal(20000, parameters["parameters"]!["rowsPerShard"]!["value"]!.GetValue<int>());
     }
 
     // One compiler run for all cases (each run costs seconds), one parameter per line: each must fail on its own, with its own message.
@@ -47,6 +51,8 @@ public sealed class BicepParameterTests
         { "param sweepAfterMinutes = 0", "minimum allowable value is 1" },
         { "param eventMaxDeliveryAttempts = 31", "maximum allowable value is 30" },
         { "param eventTimeToLiveInMinutes = 1441", "maximum allowable value is 1440" },
+        { "param alwaysReadyShardInstances = 1001", "maximum allowable value is 1000" },
+        { "param rowsPerShard = -1", "minimum allowable value is 0" },
     };
 
     [Fact]

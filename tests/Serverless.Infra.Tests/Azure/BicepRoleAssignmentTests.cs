@@ -38,6 +38,8 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
                 ($"{DataAccount}/{AzureContract.OutgoingContainer}", StorageBlobDataContributor),
                 ($"{DataAccount}/{AzureContract.FailedContainer}", StorageBlobDataContributor),
                 ($"{DataAccount}/queues/webjobs-blobtrigger-poison", StorageQueueDataContributor),
+                ($"{DataAccount}/queues/{AzureContract.ShardQueue}", StorageQueueDataContributor),
+                ($"{DataAccount}/queues/{AzureContract.ShardPoisonQueue}", StorageQueueDataContributor),
                 ("appinsights", MonitoringMetricsPublisher),
             },
             appGrants);
@@ -50,6 +52,17 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
 
         Assert.DoesNotContain(grants, g => g.Scope == DataAccount);
         Assert.All(grants.Where(g => g.Role == StorageBlobDataOwner), g => Assert.Equal(HostAccount, g.Scope));
+    }
+
+    /// <summary>Queue roles reach named queues only: on the data account never the whole queue service.</summary>
+    [Fact]
+    public void RoleAssignments_QueueRolesOnTheDataAccount_EachScopedToOneQueue()
+    {
+        var queueGrants = Grants().Where(g => g.Role == StorageQueueDataContributor && g.Scope.StartsWith(DataAccount, StringComparison.Ordinal)).ToList();
+
+        Assert.Equal(3, queueGrants.Count);
+        Assert.All(queueGrants, g => Assert.StartsWith($"{DataAccount}/queues/", g.Scope, StringComparison.Ordinal));
+        Assert.All(queueGrants, g => Assert.Equal("app", g.Principal));
     }
 
     [Fact]
@@ -93,8 +106,8 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
         Assert.All(
             assignments.Where(a => a.Properties!["principalId"]!.ToString() != "[parameters('operatorPrincipalId')]"),
             a => Assert.Equal("ServicePrincipal", a.Properties!["principalType"]!.GetValue<string>()));
-        // 9 for the app, 1 for the topic, 1 copy loop for the operator.
-        Assert.Equal(11, assignments.Count);
+        // 11 for the app, 1 for the topic, 1 copy loop for the operator.
+        Assert.Equal(13, assignments.Count);
     }
 
     [Fact]

@@ -63,8 +63,8 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
         Assert.Equal(
             [AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer, AzureContract.DeadLetterContainer],
             containers);
-        // Created by the template so the app's role can be scoped to this one queue.
-        Assert.Equal(["webjobs-blobtrigger-poison"], queues);
+        // Created by the template so the app's roles can be scoped to each queue.
+        Assert.Equal(["webjobs-blobtrigger-poison", AzureContract.ShardQueue, AzureContract.ShardPoisonQueue], queues);
     }
 
     [Fact]
@@ -117,6 +117,10 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
         var alwaysReady = site.Variable("alwaysReady")!.GetValue<string>();
         Assert.Contains("createObject('name', 'http', 'instanceCount', parameters('alwaysReadyHttpInstances'))", alwaysReady, StringComparison.Ordinal);
         Assert.Contains("createObject('name', 'blob', 'instanceCount', parameters('alwaysReadyBlobInstances'))", alwaysReady, StringComparison.Ordinal);
+        // The queue-triggered shard worker scales in its own instances, as the group "function:<name>".
+        Assert.Contains("createObject('name', format('function:{0}', parameters('shardFunctionName')), 'instanceCount', parameters('alwaysReadyShardInstances'))", alwaysReady, StringComparison.Ordinal);
+        Assert.Equal(AzureContract.ScoreShardFunction, ResolveVariable(ArmExpression.ModuleParameter(bicep.Template, "function-app", "shardFunctionName")));
+        Assert.Equal("[parameters('alwaysReadyShardInstances')]", ArmExpression.ModuleParameter(bicep.Template, "function-app", "alwaysReadyShardInstances"));
         Assert.Contains("greater(lambdaVariables('group').instanceCount, 0)", alwaysReady, StringComparison.Ordinal);
         Assert.Equal("blobContainer", config["deployment"]!["storage"]!["type"]!.GetValue<string>());
         Assert.Equal("UserAssignedIdentity", config["deployment"]!["storage"]!["authentication"]!["type"]!.GetValue<string>());
@@ -175,6 +179,21 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
         Assert.Equal(15, parameters["sweepAfterMinutes"]!["defaultValue"]!.GetValue<int>());
         Assert.Equal(1, parameters["sweepAfterMinutes"]!["minValue"]!.GetValue<int>());
         Assert.Equal(1440, parameters["sweepAfterMinutes"]!["maxValue"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData(AzureContract.ShardMinBytesSetting, "shardMinBytes")]
+    [InlineData(AzureContract.RowsPerShardSetting, "rowsPerShard")]
+    [InlineData(AzureContract.BytesPerShardSetting, "bytesPerShard")]
+    public void FunctionApp_Settings_ShardingFromParametersZeroPassedEmptyForTheAppsDefault(string setting, string parameter)
+    {
+        var settings = AppSettings();
+        var parameters = bicep.Template["parameters"]!;
+
+        Assert.Equal($"[if(greater(parameters('{parameter}'), 0), string(parameters('{parameter}')), '')]", settings[setting]);
+        Assert.Equal($"[parameters('{parameter}')]", ArmExpression.ModuleParameter(bicep.Template, "function-app", parameter));
+        Assert.Equal(0, parameters[parameter]!["defaultValue"]!.GetValue<int>());
+        Assert.Equal(0, parameters[parameter]!["minValue"]!.GetValue<int>());
     }
 
     [Fact]
@@ -292,6 +311,7 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
         Assert.Equal(1000, parameters["maximumInstanceCount"]!["maxValue"]!.GetValue<int>());
         Assert.Equal(0, parameters["alwaysReadyHttpInstances"]!["minValue"]!.GetValue<int>());
         Assert.Equal(0, parameters["alwaysReadyBlobInstances"]!["minValue"]!.GetValue<int>());
+        Assert.Equal((0, 1000, 0), (parameters["alwaysReadyShardInstances"]!["minValue"]!.GetValue<int>(), parameters["alwaysReadyShardInstances"]!["maxValue"]!.GetValue<int>(), parameters["alwaysReadyShardInstances"]!["defaultValue"]!.GetValue<int>()));
         Assert.False(parameters["subscribeBlobEvents"]!["defaultValue"]!.GetValue<bool>());
     }
 

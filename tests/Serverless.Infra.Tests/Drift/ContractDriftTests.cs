@@ -31,6 +31,12 @@ public sealed class ContractDriftTests(BicepFixture bicep)
         Assert.Contains($"var instanceMemorySettingName = '{AzureContract.InstanceMemorySetting}'", source, StringComparison.Ordinal);
         Assert.Contains($"var sweepScheduleSettingName = '{AzureContract.SweepScheduleSetting}'", source, StringComparison.Ordinal);
         Assert.Contains($"var sweepAfterMinutesSettingName = '{AzureContract.SweepAfterMinutesSetting}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var scoreShardFunction = '{AzureContract.ScoreShardFunction}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var shardQueue = '{AzureContract.ShardQueue}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var shardPoisonQueue = '{AzureContract.ShardPoisonQueue}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var shardMinBytesSettingName = '{AzureContract.ShardMinBytesSetting}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var rowsPerShardSettingName = '{AzureContract.RowsPerShardSetting}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var bytesPerShardSettingName = '{AzureContract.BytesPerShardSetting}'", source, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -49,6 +55,12 @@ public sealed class ContractDriftTests(BicepFixture bicep)
         Assert.Equal(AzureContract.InstanceMemorySetting, variables["instanceMemorySettingName"]!.GetValue<string>());
         Assert.Equal(AzureContract.SweepScheduleSetting, variables["sweepScheduleSettingName"]!.GetValue<string>());
         Assert.Equal(AzureContract.SweepAfterMinutesSetting, variables["sweepAfterMinutesSettingName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.ScoreShardFunction, variables["scoreShardFunction"]!.GetValue<string>());
+        Assert.Equal(AzureContract.ShardQueue, variables["shardQueue"]!.GetValue<string>());
+        Assert.Equal(AzureContract.ShardPoisonQueue, variables["shardPoisonQueue"]!.GetValue<string>());
+        Assert.Equal(AzureContract.ShardMinBytesSetting, variables["shardMinBytesSettingName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.RowsPerShardSetting, variables["rowsPerShardSettingName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.BytesPerShardSetting, variables["bytesPerShardSettingName"]!.GetValue<string>());
     }
 
     [Fact]
@@ -62,6 +74,24 @@ public sealed class ContractDriftTests(BicepFixture bicep)
         Assert.Contains(AzureContract.InstanceMemorySetting, names);
         Assert.Contains(AzureContract.SweepScheduleSetting, names);
         Assert.Contains(AzureContract.SweepAfterMinutesSetting, names);
+        Assert.Contains(AzureContract.ShardMinBytesSetting, names);
+        Assert.Contains(AzureContract.RowsPerShardSetting, names);
+        Assert.Contains(AzureContract.BytesPerShardSetting, names);
+    }
+
+    /// <summary>The queues the app sends to and is triggered by are the ones the template creates and grants.</summary>
+    [Fact]
+    public void CompiledTemplate_ShardQueues_CreatedInTheDataAccountAndGrantedToTheApp()
+    {
+        var dataQueues = ArmTemplate.Module(bicep.Template, "data-storage")["properties"]!["parameters"]!["queues"]!["value"]!.AsArray()
+            .Select(n => ArmExpression.MainVariable(bicep.Template, n!.GetValue<string>()));
+
+        Assert.Contains(AzureContract.ShardQueue, dataQueues);
+        Assert.Contains(AzureContract.ShardPoisonQueue, dataQueues);
+        Assert.Equal(AzureContract.ShardQueue, ArmExpression.MainVariable(bicep.Template, ArmExpression.ModuleParameter(bicep.Template, "role-assignments", "shardQueueName")));
+        Assert.Equal(AzureContract.ShardPoisonQueue, ArmExpression.MainVariable(bicep.Template, ArmExpression.ModuleParameter(bicep.Template, "role-assignments", "shardPoisonQueueName")));
+        // The queue trigger moves messages it gives up on to "<queue>-poison": the template's poison queue must be that one.
+        Assert.Equal(AzureContract.ShardQueue + "-poison", AzureContract.ShardPoisonQueue);
     }
 
     [Fact]
