@@ -2,13 +2,6 @@ using Serverless.Inference.Telemetry;
 
 namespace Serverless.Inference.Hosting;
 
-/// <summary>How a caller waits for memory: an online request waits briefly in a bounded line, a batch job as long as it takes.</summary>
-public enum MemoryWait
-{
-    Online,
-    Batch,
-}
-
 /// <summary>
 /// Admission by memory: each run reserves the working memory it is estimated to need, and runs only when that fits
 /// beside the runs already going. A request that could never fit is refused (413) before it allocates anything; when
@@ -150,20 +143,4 @@ public sealed class RequestMemoryGate
 
         public LinkedListNode<Waiter>? Node { get; set; }
     }
-}
-
-/// <summary>Memory held for one run; disposing it lets the next waiting run go.</summary>
-public sealed class MemoryReservation : IDisposable
-{
-    private RequestMemoryGate? _gate;
-
-    internal MemoryReservation(RequestMemoryGate gate, long bytes)
-    {
-        _gate = gate;
-        Bytes = bytes;
-    }
-
-    public long Bytes { get; }
-
-    public void Dispose() => Interlocked.Exchange(ref _gate, null)?.Release(Bytes);
 }

@@ -1,22 +1,4 @@
 namespace Serverless.Inference.Batch.Sharding;
 
-public enum ShardOutcomeKind
-{
-    /// <summary>This delivery scored the shard (and, when it was the last, merged the results).</summary>
-    Scored,
-
-    /// <summary>Nothing to do: the part, the merged result or the job's failure already exists. Acknowledge the message.</summary>
-    AlreadyDone,
-
-    /// <summary>The shard failed and has attempts left: let the platform deliver the message again.</summary>
-    WillRetry,
-
-    /// <summary>The shard failed for good, so the file failed as a whole and was set aside. Acknowledge the message.</summary>
-    JobFailed,
-
-    /// <summary>Not a shard message, or it names a plan that does not exist: dead-letter it with <see cref="ShardOutcome.Error"/>.</summary>
-    DeadLetter,
-}
-
 /// <param name="Merged">The key of the merged results when this delivery published them.</param>
 public sealed record ShardOutcome(ShardOutcomeKind Kind, string? Error = null, string? Merged = null);

@@ -5,14 +5,14 @@ using Serverless.Inference.Protocol;
 namespace Serverless.Inference.Batch.Sharding;
 
 /// <summary>A byte range of the input holding whole records, and the line its first record starts on.</summary>
-public sealed record ShardRange(long Offset, long Length, long FirstLine, long Records);
+internal sealed record ShardRange(long Offset, long Length, long FirstLine, long Records);
 
 /// <summary>
 /// How one input is scored in shards: the pinned input (key, identity, length, time), the model it is scored with,
 /// the CSV header (bytes every shard is read with) and the shards. Written create-only beside the run, read by every
 /// worker: the message only names it.
 /// </summary>
-public sealed record ShardPlan
+internal sealed record ShardPlan
 {
     public required string Input { get; init; }
 
