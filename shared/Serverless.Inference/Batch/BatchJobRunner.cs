@@ -117,29 +117,26 @@ public sealed partial class BatchJobRunner
             return new BatchOutcome(BatchOutcomeKind.AlreadyScored, key, Error: "the input no longer exists (already moved or deleted)");
         }
 
-        var left = deadline is { } end ? end - _time.GetUtcNow() - _options.DeadlineReserve : Timeout.InfiniteTimeSpan;
-        if (deadline is not null && left <= TimeSpan.Zero)
+        using var work = InvocationDeadline.Start(deadline, _options.DeadlineReserve, _time, cancellationToken);
+        if (work is null)
         {
             LogNotStarted(_logger, key);
             return new BatchOutcome(BatchOutcomeKind.WillRetry, key, Error: "not started: the invocation's deadline was too close");
         }
 
-        using var deadlineReached = new CancellationTokenSource(left, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineReached.Token);
-        var started = _time.GetTimestamp();
         string error;
         var permanent = false;
         try
         {
-            return await ScoreAsync(batchKey, input, linked.Token).ConfigureAwait(false);
+            return await ScoreAsync(batchKey, input, work.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
         }
-        catch (OperationCanceledException) when (deadlineReached.IsCancellationRequested)
+        catch (OperationCanceledException) when (work.Reached)
         {
-            error = $"stopped at the invocation's deadline after {_time.GetElapsedTime(started).TotalSeconds:F0} s; a file this large needs a longer timeout or to be split";
+            error = $"stopped at the invocation's deadline after {work.Elapsed.TotalSeconds:F0} s; a file this large needs a longer timeout or to be split";
         }
         catch (UnsupportedBatchFileException e)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using System.Text.RegularExpressions;
@@ -113,23 +112,7 @@ internal static partial class BatchMemory
 
     private static async Task<Child> RunChildAsync(string dotnet, string program, int rows, string format)
     {
-        var info = new ProcessStartInfo(dotnet)
-        {
-            ArgumentList = { program, ChildCommand, rows.ToString(CultureInfo.InvariantCulture), format },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var text = await output;
-        var match = ChildLine().Match(text);
-        if (process.ExitCode != 0 || !match.Success)
-        {
-            throw new InvalidOperationException(Report.Invariant($"{ChildCommand} {rows} {format} exited {process.ExitCode}: {text}{await error}"));
-        }
+        var match = await ScoringHarness.RunChildAsync(dotnet, program, ChildLine(), ChildCommand, rows.ToString(CultureInfo.InvariantCulture), format);
 
         long Number(string name) => long.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture);
         return new Child(

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -148,23 +147,7 @@ internal static partial class RequestMemory
 
     private static async Task<Child> RunChildAsync(string dotnet, string program, string model, int memory, int burst)
     {
-        var info = new ProcessStartInfo(dotnet)
-        {
-            ArgumentList = { program, ChildCommand, model, memory.ToString(CultureInfo.InvariantCulture), burst.ToString(CultureInfo.InvariantCulture) },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var text = await output;
-        var match = ChildLine().Match(text);
-        if (process.ExitCode != 0 || !match.Success)
-        {
-            throw new InvalidOperationException(Report.Invariant($"{ChildCommand} {model} {memory} {burst} exited {process.ExitCode}: {text}{await error}"));
-        }
+        var match = await ScoringHarness.RunChildAsync(dotnet, program, ChildLine(), ChildCommand, model, memory.ToString(CultureInfo.InvariantCulture), burst.ToString(CultureInfo.InvariantCulture));
 
         long Number(string name) => long.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture);
         return new Child(match.Groups["answers"].Value.Replace(',', ' '), Number("loaded"), Number("hwm"), Number("rss"));

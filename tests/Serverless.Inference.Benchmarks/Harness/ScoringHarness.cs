@@ -37,6 +37,35 @@ internal static class ScoringHarness
         return (Stopwatch.GetElapsedTime(start), summary);
     }
 
+    /// <summary>
+    /// Runs this program again as a child (a fresh process, so its peak memory is its own) and returns the line of
+    /// figures it printed; throws with what it wrote when it failed or printed no such line.
+    /// </summary>
+    public static async Task<System.Text.RegularExpressions.Match> RunChildAsync(string dotnet, string program, System.Text.RegularExpressions.Regex line, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(program);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var text = await output;
+        var match = line.Match(text);
+        return process.ExitCode == 0 && match.Success
+            ? match
+            : throw new InvalidOperationException(Report.Invariant($"{string.Join(' ', arguments)} exited {process.ExitCode}: {text}{await error}"));
+    }
+
     /// <summary>The dotnet host that runs this program, so a child uses the same runtime.</summary>
     public static string DotnetHost()
     {

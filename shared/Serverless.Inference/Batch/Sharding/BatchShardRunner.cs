@@ -107,29 +107,26 @@ public sealed partial class BatchShardRunner
     /// <returns>Null when the part was published (by this delivery or a racing one); otherwise what to tell the platform.</returns>
     private async Task<ShardOutcome?> ScoreShardAsync(ShardPlan plan, ShardKeys keys, int shard, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
-        var left = deadline is { } end ? end - _time.GetUtcNow() - _options.DeadlineReserve : Timeout.InfiniteTimeSpan;
-        if (deadline is not null && left <= TimeSpan.Zero)
+        using var work = InvocationDeadline.Start(deadline, _options.DeadlineReserve, _time, cancellationToken);
+        if (work is null)
         {
             return new ShardOutcome(ShardOutcomeKind.WillRetry, "not started: the invocation's deadline was too close");
         }
 
-        using var deadlineReached = new CancellationTokenSource(left, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineReached.Token);
-        var started = _time.GetTimestamp();
         string error;
         var permanent = false;
         try
         {
-            await ScoreAndPublishAsync(plan, keys, shard, linked.Token).ConfigureAwait(false);
+            await ScoreAndPublishAsync(plan, keys, shard, work.Token).ConfigureAwait(false);
             return null;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
         }
-        catch (OperationCanceledException) when (deadlineReached.IsCancellationRequested)
+        catch (OperationCanceledException) when (work.Reached)
         {
-            error = $"shard {shard} stopped at the invocation's deadline after {_time.GetElapsedTime(started).TotalSeconds:F0} s; set a smaller batch.rows_per_shard for this model";
+            error = $"shard {shard} stopped at the invocation's deadline after {work.Elapsed.TotalSeconds:F0} s; set a smaller batch.rows_per_shard for this model";
         }
         catch (BatchObjectChangedException)
         {
