@@ -134,6 +134,33 @@ public sealed class ModelHost : IDisposable
         return statuses;
     }
 
+    /// <summary>
+    /// Releases every loaded version of a model (requests in flight finish first) and forgets its catalogue entry,
+    /// so the next request loads it afresh from the store.
+    /// </summary>
+    /// <returns>Whether any version was loaded.</returns>
+    public bool Unload(string name)
+    {
+        ModelNames.Require(name, "model name");
+        var released = new List<LoadedModel>();
+        lock (_gate)
+        {
+            _catalog.Remove(name);
+            foreach (var key in _slots.Keys.Where(key => key.Model == name).ToList())
+            {
+                if (_slots[key].Current is { } loaded)
+                {
+                    released.Add(loaded);
+                }
+
+                _slots.Remove(key);
+            }
+        }
+
+        ReleaseAll(released);
+        return released.Count > 0;
+    }
+
     public void Dispose()
     {
         lock (_gate)

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
+using Serverless.Inference.Serving;
 using Serverless.Inference.Telemetry;
 
 namespace Serverless.Inference.Protocol;
@@ -25,6 +26,7 @@ public sealed class OpenInferenceHandler
         typeof(OpenInferenceHandler).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     private readonly ModelHost _host;
+    private readonly InferenceRunner _runner;
     private readonly RequestLimits _limits;
     private readonly RepositoryReadiness _readiness;
     private readonly ILogger _logger;
@@ -32,6 +34,7 @@ public sealed class OpenInferenceHandler
     public OpenInferenceHandler(ModelHost host, RequestLimits limits, ILogger<OpenInferenceHandler>? logger = null, TimeProvider? time = null)
     {
         _host = host;
+        _runner = new InferenceRunner(host);
         _limits = limits;
         _readiness = new RepositoryReadiness(host.Store, time ?? TimeProvider.System);
         _logger = logger ?? (ILogger)NullLogger.Instance;
@@ -297,16 +300,12 @@ public sealed class OpenInferenceHandler
             ArrayPool<byte>.Shared.Return(buffer);
             buffer = [];
 
-            using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
-            onVersion(lease.Version);
-            using var memory = await lease.ReserveAsync(inferRequest.Inputs, MemoryWait.Online, cancellationToken).ConfigureAwait(false);
-            var outputNames = inferRequest.Outputs.Select(o => o.Name).ToList();
-            using var outputs = lease.Endpoint.Run(inferRequest.Inputs, outputNames, cancellationToken);
+            using var result = await _runner.RunAsync(route.Model!, route.Version, inferRequest, onVersion, cancellationToken).ConfigureAwait(false);
 
             var body = new PooledBufferWriter(16 * 1024);
             try
             {
-                var jsonLength = InferResponseWriter.Write(body, lease.Name, lease.Version, inferRequest, outputs);
+                var jsonLength = InferResponseWriter.Write(body, result.ModelName, result.Version, inferRequest, result.Outputs);
                 return jsonLength == body.WrittenCount
                     ? new OipHttpResponse(200, OipHeaders.Json, body, [])
                     : new OipHttpResponse(200, OipHeaders.Binary, body, [new(OipHeaders.InferenceHeaderContentLength, jsonLength.ToString(CultureInfo.InvariantCulture))]);

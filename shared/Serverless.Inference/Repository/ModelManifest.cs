@@ -50,6 +50,9 @@ public sealed record ModelManifest
     /// <summary>Pre- and post-processing around the model, so callers send text or images rather than tensors.</summary>
     public PipelineManifest? Pipeline { get; set; }
 
+    /// <summary>Merge concurrent requests for this model into one run (Triton's dynamic batcher); off when absent.</summary>
+    public DynamicBatchingManifest? DynamicBatching { get; set; }
+
     public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
     {
         ModelManifest? manifest;
@@ -126,6 +129,11 @@ public sealed record ModelManifest
         if (Batch is { RowsPerShard: < 1 } or { BytesPerShard: < 1 << 16 })
         {
             Fail("batch.rows_per_shard must be at least 1 and batch.bytes_per_shard at least 65536");
+        }
+
+        if (DynamicBatching is { } batching && batching.Problem(MaxBatchSize) is { } problem)
+        {
+            Fail($"dynamic_batching: {problem}");
         }
     }
 }

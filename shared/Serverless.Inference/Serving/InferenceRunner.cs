@@ -1,0 +1,54 @@
+using Serverless.Inference.Hosting;
+using Serverless.Inference.Protocol;
+using Serverless.Inference.Runtime;
+
+namespace Serverless.Inference.Serving;
+
+/// <summary>
+/// The inference path every transport shares (REST, gRPC): find the model version, reserve the run's working memory,
+/// run. Transports only parse requests and write responses around it.
+/// </summary>
+public sealed class InferenceRunner(ModelHost host)
+{
+    public ModelHost Host => host;
+
+    /// <summary>Runs a parsed request; dispose the result after writing the response.</summary>
+    /// <param name="onResolved">Told the version that serves the request as soon as it is known, for telemetry.</param>
+    public async Task<InferenceResult> RunAsync(string model, string? version, InferRequest request, Action<string>? onResolved, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var lease = await host.AcquireAsync(model, version, cancellationToken).ConfigureAwait(false);
+        MemoryReservation? memory = null;
+        try
+        {
+            onResolved?.Invoke(lease.Version);
+            memory = await lease.ReserveAsync(request.Inputs, MemoryWait.Online, cancellationToken).ConfigureAwait(false);
+            var outputNames = request.Outputs.Select(o => o.Name).ToList();
+            var outputs = lease.Endpoint.Run(request.Inputs, outputNames, cancellationToken);
+            return new InferenceResult(lease, memory, outputs);
+        }
+        catch
+        {
+            memory?.Dispose();
+            lease.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>A request's outputs and the model version that produced them; holds the version and the outputs' memory until disposed.</summary>
+public sealed class InferenceResult(ModelLease lease, MemoryReservation memory, ModelOutputs outputs) : IDisposable
+{
+    public string ModelName => lease.Name;
+
+    public string Version => lease.Version;
+
+    public ModelOutputs Outputs => outputs;
+
+    public void Dispose()
+    {
+        outputs.Dispose();
+        memory.Dispose();
+        lease.Dispose();
+    }
+}
