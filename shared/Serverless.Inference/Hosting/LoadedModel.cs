@@ -1,5 +1,6 @@
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
+using Serverless.Inference.Serving;
 
 namespace Serverless.Inference.Hosting;
 
@@ -50,6 +51,9 @@ internal sealed class LoadedModel
 
     /// <summary>The host's admission by memory, where runs on this model reserve what they need.</summary>
     public RequestMemoryGate Gate { get; init; } = null!;
+
+    /// <summary>Merges concurrent requests into shared runs, when the manifest asks for dynamic batching.</summary>
+    public DynamicBatcher? Batcher { get; init; }
 
     public LoadReport Report { get; }
 
@@ -109,6 +113,8 @@ public sealed class ModelLease : IDisposable
     internal long RowBytes => Loaded.Model.RowBytes;
 
     internal RequestMemoryGate Gate => Loaded.Gate;
+
+    internal DynamicBatcher? Batcher => Loaded.Batcher;
 
     /// <summary>
     /// Reserves the working memory a run on these inputs is estimated to need, waiting for running requests to finish

@@ -7,6 +7,7 @@ using Serverless.Inference.Artifacts;
 using Serverless.Inference.Pipelines;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
+using Serverless.Inference.Serving;
 using Serverless.Inference.Telemetry;
 
 namespace Serverless.Inference.Hosting;
@@ -319,7 +320,13 @@ public sealed class ModelHost : IDisposable
         _logger.LogInformation(
             "Loaded model {Model} version {Version} in {TotalMs:F0} ms (download {DownloadMs:F0}, session {SessionMs:F0}, warmup {WarmupMs:F0})",
             key.Model, key.Version, report.Total.TotalMilliseconds, download.TotalMilliseconds, sessionCreate.TotalMilliseconds, report.Warmup.TotalMilliseconds);
-        return new LoadedModel(key.Model, key.Version, identity, manifest, model, file.Length * 2, report) { FileIdentity = file.Identity, Endpoint = endpoint, Gate = Gate };
+        return new LoadedModel(key.Model, key.Version, identity, manifest, model, file.Length * 2, report)
+        {
+            FileIdentity = file.Identity,
+            Endpoint = endpoint,
+            Gate = Gate,
+            Batcher = manifest.DynamicBatching is { } batching ? new DynamicBatcher(endpoint, manifest.MaxBatchSize, batching, key.Model, key.Version) : null,
+        };
     }
 
     /// <summary>The files the manifest's pipeline steps name, from the version folder, as local paths.</summary>

@@ -106,7 +106,7 @@ internal sealed class PipelineModel : IInferenceModel
             step.Apply(run);
         }
 
-        return new ModelOutputs([.. outputs.Select(output => run.Get(output.Name).ToOutput())], parameters: run.Parameters);
+        return new ModelOutputs([.. outputs.Select(output => run.Get(output.Name).ToOutput())], run.RowCounts);
     }
 
     public long EstimateWorkingBytes(IReadOnlyList<InputTensor> inputs)

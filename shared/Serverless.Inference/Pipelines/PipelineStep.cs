@@ -46,14 +46,12 @@ internal interface IPipelineOperation
     void Apply(PipelineRun run);
 }
 
-/// <summary>The tensors and response parameters of one request as it moves through the pipeline.</summary>
+/// <summary>The tensors and row-counting response parameters of one request as it moves through the pipeline.</summary>
 internal sealed class PipelineRun(CancellationToken cancellationToken)
 {
     private readonly Dictionary<string, PipelineTensor> _tensors = new(StringComparer.Ordinal);
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
-
-    public List<Parameter> Parameters { get; } = [];
 
     public PipelineTensor Get(string name) =>
         _tensors.TryGetValue(name, out var tensor)
@@ -64,5 +62,8 @@ internal sealed class PipelineRun(CancellationToken cancellationToken)
 
     public void Set(PipelineTensor tensor) => _tensors[tensor.Name] = tensor;
 
-    public void AddParameter(string name, string rawJsonValue) => Parameters.Add(new Parameter(name, System.Text.Encoding.UTF8.GetBytes(rawJsonValue)));
+    /// <summary>Parameters that count rows, e.g. truncated texts; kept per row so a merged run can answer each caller its own count.</summary>
+    public List<RowCount> RowCounts { get; } = [];
+
+    public void CountRows(string name, IReadOnlyList<int> rows) => RowCounts.Add(new RowCount(name, rows));
 }

@@ -14,7 +14,9 @@ public sealed class InferenceRunner(ModelHost host)
 
     /// <summary>Runs a parsed request; dispose the result after writing the response.</summary>
     /// <param name="onResolved">Told the version that serves the request as soon as it is known, for telemetry.</param>
-    public async Task<InferenceResult> RunAsync(string model, string? version, InferRequest request, Action<string>? onResolved, CancellationToken cancellationToken)
+    /// <param name="timeLeft">The caller's remaining deadline, when the transport knows one; a dynamic batch never waits past half of it.</param>
+    public async Task<InferenceResult> RunAsync(
+        string model, string? version, InferRequest request, Action<string>? onResolved, CancellationToken cancellationToken, TimeSpan? timeLeft = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var lease = await host.AcquireAsync(model, version, cancellationToken).ConfigureAwait(false);
@@ -24,7 +26,9 @@ public sealed class InferenceRunner(ModelHost host)
             onResolved?.Invoke(lease.Version);
             memory = await lease.ReserveAsync(request.Inputs, MemoryWait.Online, cancellationToken).ConfigureAwait(false);
             var outputNames = request.Outputs.Select(o => o.Name).ToList();
-            var outputs = lease.Endpoint.Run(request.Inputs, outputNames, cancellationToken);
+            var outputs = lease.Batcher is { } batcher
+                ? await batcher.RunAsync(request.Inputs, outputNames, timeLeft, cancellationToken).ConfigureAwait(false)
+                : lease.Endpoint.Run(request.Inputs, outputNames, cancellationToken);
             return new InferenceResult(lease, memory, outputs);
         }
         catch

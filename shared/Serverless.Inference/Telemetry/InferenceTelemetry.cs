@@ -31,6 +31,9 @@ public static class InferenceTelemetry
     public static Counter<long> RequestsRefused { get; } =
         Meter.CreateCounter<long>("inference.requests.refused", "{request}", "Runs refused before they started, by reason: too_large (could never fit the memory for requests), busy (the line was full).");
 
+    public static Histogram<long> DynamicBatchRequests { get; } =
+        Meter.CreateHistogram<long>("inference.dynamic_batch.requests", "{request}", "Requests that shared one run of a model with dynamic batching.");
+
     public static Counter<long> BatchRows { get; } =
         Meter.CreateCounter<long>("inference.batch.rows", "{row}", "Rows scored by batch jobs, by outcome.");
 

@@ -147,7 +147,7 @@ public sealed record BertTokenizeStep(
             {
                 var written = 0;
                 var longest = 0;
-                var truncated = 0;
+                List<int>? truncated = null;
                 for (var row = 0; row < rows; row++)
                 {
                     run.CancellationToken.ThrowIfCancellationRequested();
@@ -156,7 +156,7 @@ public sealed record BertTokenizeStep(
                     if (count > maxLength)
                     {
                         // The first word pieces that fit, then [SEP]: what BERT's truncation to max_length gives.
-                        truncated++;
+                        (truncated ??= []).Add(row);
                         count = maxLength;
                         scratch[count - 1] = separator;
                     }
@@ -193,9 +193,9 @@ public sealed record BertTokenizeStep(
                 run.Set(ids);
                 run.Set(mask);
                 run.Set(PipelineTensor.Numbers(step.TokenTypeIds, TensorDataType.Int64, [rows, width]));
-                if (truncated > 0)
+                if (truncated is not null)
                 {
-                    run.AddParameter(TruncatedParameter, truncated.ToString(CultureInfo.InvariantCulture));
+                    run.CountRows(TruncatedParameter, truncated);
                 }
             }
             finally

@@ -60,5 +60,5 @@ internal static class TextSteps
 
     /// <summary>The response parameter a run added, as raw JSON; null when absent.</summary>
     public static string? Parameter(PipelineRun run, string name) =>
-        run.Parameters.FirstOrDefault(p => p.Name == name) is { } parameter ? Encoding.UTF8.GetString(parameter.RawJsonValue) : null;
+        run.RowCounts.FirstOrDefault(p => p.Name == name)?.ToParameter(0, int.MaxValue) is { } parameter ? Encoding.UTF8.GetString(parameter.RawJsonValue) : null;
 }
