@@ -56,6 +56,19 @@ internal sealed class DynamicBatcher
             return _model.Run(inputs, outputNames, cancellationToken);
         }
 
+        if (TryRunNow())
+        {
+            try
+            {
+                InferenceTelemetry.DynamicBatchRequests.Record(1, _tags);
+                return _model.Run(inputs, outputNames, cancellationToken);
+            }
+            finally
+            {
+                HandOver();
+            }
+        }
+
         var arrived = Stopwatch.GetTimestamp();
         var flushBy = arrived + _delayTicks;
         if (timeLeft is { } left)
@@ -101,6 +114,45 @@ internal sealed class DynamicBatcher
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// With no queue delay, a request that finds the model idle runs at once on its own thread: waiting would gain
+    /// nothing, and the hop to the batcher's loop would cost a cheap model more than its run. Requests arriving
+    /// meanwhile queue up, and share the next run.
+    /// </summary>
+    private bool TryRunNow()
+    {
+        if (_delayTicks > 0)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_draining || _queue.Count > 0)
+            {
+                return false;
+            }
+
+            _draining = true;
+            return true;
+        }
+    }
+
+    /// <summary>After a run on a caller's thread: the requests that queued meanwhile go to the batcher's loop.</summary>
+    private void HandOver()
+    {
+        lock (_gate)
+        {
+            if (_queue.Count == 0)
+            {
+                _draining = false;
+                return;
+            }
+        }
+
+        _ = Task.Run(Drain, CancellationToken.None);
     }
 
     private bool Withdraw(QueuedRequest request)
