@@ -60,7 +60,7 @@ internal static class ServeCommand
         }
 
         AnsiConsole.MarkupLine("[grey]Try:[/]");
-        // Past Spectre, which hard-wraps at the console's width (80 when redirected) mid-number, and a copied command breaks.
+        // Written past Spectre, which hard-wraps at the console's width (80 when redirected), mid-number if need be.
         foreach (var line in Example(url))
         {
             AnsiConsole.Profile.Out.Writer.WriteLine(line);
@@ -71,8 +71,8 @@ internal static class ServeCommand
     }
 
     /// <summary>
-    /// A request to paste into a shell: short lines (the JSON breaks inside its quotes) so that no terminal,
-    /// however narrow, wraps one; the line breaks are part of what is copied.
+    /// A request to paste into a shell, in lines under 80 columns (the JSON breaks inside its quotes, which a shell
+    /// keeps as they are): nothing hard-wraps them, and a narrower terminal only soft-wraps them, which copies intact.
     /// </summary>
     internal static IReadOnlyList<string> Example(string url) =>
     [
