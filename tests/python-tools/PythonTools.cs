@@ -18,12 +18,15 @@ internal static class PythonTools
     private static string Folder =>
         typeof(PythonTools).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == "PythonToolsFolder")?.Value ?? "";
 
-    /// <returns>The tool's path in the virtual environment at <paramref name="folder"/> if it is there; else <paramref name="onPath"/>.</returns>
+    /// <returns>
+    /// The tool's path in the virtual environment at <paramref name="folder"/> if an install there finished (its stamp:
+    /// a failed one leaves a Python without the tools); else <paramref name="onPath"/>.
+    /// </returns>
     internal static string Find(string folder, string tool, string onPath)
     {
         var installed = OperatingSystem.IsWindows()
             ? Path.Combine(folder, "Scripts", tool + ".exe")
             : Path.Combine(folder, "bin", tool);
-        return folder.Length > 0 && File.Exists(installed) ? installed : onPath;
+        return folder.Length > 0 && File.Exists(Path.Combine(folder, "installed.txt")) && File.Exists(installed) ? installed : onPath;
     }
 }

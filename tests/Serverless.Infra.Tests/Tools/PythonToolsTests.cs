@@ -16,11 +16,18 @@ public sealed class PythonToolsTests : IDisposable
     [Fact]
     public void Find_InstalledInTheToolFolder_ThatOneFirst()
     {
-        var installed = _folder.Combine(OperatingSystem.IsWindows() ? "Scripts" : "bin", OperatingSystem.IsWindows() ? "cfn-lint.exe" : "cfn-lint");
-        Directory.CreateDirectory(Path.GetDirectoryName(installed)!);
-        File.WriteAllText(installed, "");
+        var installed = Tool("cfn-lint");
+        File.WriteAllText(_folder.Combine("installed.txt"), "cfn-lint==1.51.0\n");
 
         Assert.Equal(installed, PythonTools.Find(_folder.Path, "cfn-lint", "cfn-lint"));
+    }
+
+    [Fact]
+    public void Find_InstallInTheToolFolderUnfinished_FromPath()
+    {
+        Tool("python");
+
+        Assert.Equal("python3", PythonTools.Find(_folder.Path, "python", "python3"));
     }
 
     [Fact]
@@ -63,5 +70,13 @@ public sealed class PythonToolsTests : IDisposable
             line,
             StringComparison.Ordinal);
         Assert.False(File.Exists(_folder.Combine(".tools", "python", "installed.txt")));
+    }
+
+    private string Tool(string name)
+    {
+        var path = _folder.Combine(OperatingSystem.IsWindows() ? "Scripts" : "bin", OperatingSystem.IsWindows() ? name + ".exe" : name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, "");
+        return path;
     }
 }
