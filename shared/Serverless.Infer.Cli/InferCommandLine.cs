@@ -81,8 +81,8 @@ internal static class InferCommandLine
 
             Exit codes:
               0    every row scored; results and summary written
-              1    the model could not be loaded or run, or a file could not be read or written (no results
-                   published); or the command line itself is wrong
+              1    the model is unknown or could not be loaded or run, or a file could not be read or written
+                   (no results published); or the command line itself is wrong
               2    the input file does not exist, or its format is neither .csv nor .jsonl and no --format
               3    results and summary written, but some rows failed (each carries its error)
               130  cancelled (Ctrl+C); nothing written
