@@ -76,7 +76,17 @@ internal static class InferCommandLine
                 result.AddError("--workers must be between 1 and 256");
             }
         });
-        var score = new Command("score", "Score a CSV or JSON-lines file with a model; one result per row, bad rows get an error.")
+        var score = new Command("score", """
+            Score a CSV or JSON-lines file with a model; one result per row, bad rows get an error.
+
+            Exit codes:
+              0    every row scored; results and summary written
+              1    the model is unknown or could not be loaded or run, or a file could not be read or written
+                   (no results published); or the command line itself is wrong
+              2    the input file does not exist, or its format is neither .csv nor .jsonl and no --format
+              3    results and summary written, but some rows failed (each carries its error)
+              130  cancelled (Ctrl+C); nothing written
+            """)
         {
             input, model, version, output, format, batchSize, workers, repository,
         };

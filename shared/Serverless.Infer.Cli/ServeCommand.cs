@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -37,13 +38,17 @@ internal static class ServeCommand
             await ModelsCommand.ShowAsync(app.Services.GetRequiredService<ModelHost>(), loadModels: true, cancellationToken);
         }
 
-        try
+        if (await TryStartAsync(app, cancellationToken) is { } failure)
         {
-            await app.StartAsync(cancellationToken);
-        }
-        catch (IOException e)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] cannot listen on 127.0.0.1:{settings.Port}: {e.Message}");
+            if (failure is AddressInUseException)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] port {settings.Port} on 127.0.0.1 is in use; choose another with --port");
+            }
+            else
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] cannot listen on 127.0.0.1:{settings.Port}: {failure.Message}");
+            }
+
             return 1;
         }
 
@@ -54,10 +59,50 @@ internal static class ServeCommand
             AnsiConsole.MarkupLineInterpolated($"Batch: drop files into [bold]{Path.Combine(folder, BatchKey.Incoming)}/<model>/[/]; results appear under [bold]{Path.Combine(folder, BatchKey.Outgoing)}[/]");
         }
 
-        var example = $$"""curl {{url}}/v2/models/iris/infer -d '{"inputs":[{"name":"Features","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'""";
-        AnsiConsole.MarkupLine("[grey]Try: " + Markup.Escape(example) + "[/]");
+        AnsiConsole.MarkupLine("[grey]Try:[/]");
+        // Written past Spectre, which hard-wraps at the console's width (80 when redirected), mid-number if need be.
+        foreach (var line in Example(url))
+        {
+            AnsiConsole.Profile.Out.Writer.WriteLine(line);
+        }
+
         await app.WaitForShutdownAsync(cancellationToken);
         return 0;
+    }
+
+    /// <summary>
+    /// A request to paste into a shell, in lines under 80 columns (the JSON breaks inside its quotes, which a shell
+    /// keeps as they are): nothing hard-wraps them, and a narrower terminal only soft-wraps them, which copies intact.
+    /// </summary>
+    internal static IReadOnlyList<string> Example(string url) =>
+    [
+        $"  curl {url}/v2/models/iris/infer -d '{{\"inputs\": [{{",
+        """    "name": "Features", "shape": [1, 4], "datatype": "FP32",""",
+        """    "data": [5.1, 3.5, 1.4, 0.2]}]}'""",
+    ];
+
+    /// <returns>Null once listening; the reason the server could not listen otherwise.</returns>
+    private static async Task<Exception?> TryStartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        var startup = app.Services.GetRequiredService<StartupLog>();
+        try
+        {
+            startup.Quiet = true;
+            await app.StartAsync(cancellationToken);
+            return null;
+        }
+        catch (IOException e)
+        {
+            startup.Quiet = false;
+            // The hosted services (drop folder watcher, shard workers) started before Kestrel failed to bind: stopped
+            // here, they end quietly; left to the dispose, the host reports each as a failed background service.
+            await app.StopAsync(CancellationToken.None);
+            return e.InnerException as AddressInUseException ?? (Exception)e;
+        }
+        finally
+        {
+            startup.Quiet = false;
+        }
     }
 
     /// <summary>The whole local host; tests build it too, on a port of their own.</summary>
@@ -71,6 +116,10 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         // Any enabled level here makes ASP.NET Core build an activity and a log scope for every request.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // A failed start is logged by the host with its whole stack trace; serve reports it in one line instead.
+        var startup = new StartupLog();
+        builder.Services.AddSingleton(startup);
+        builder.Logging.AddFilter(StartupLog.HostCategory, level => level >= LogLevel.Information && !(startup.Quiet && level >= LogLevel.Error));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Local servers bind loopback only; exposing one is a deliberate act, not a default.

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Serverless.Tests.Support;
 
 namespace Serverless.Functions.Aws.Tests.Packaging;
 
@@ -9,7 +10,7 @@ public sealed class TemplateTests
     [Fact]
     public async Task CfnLint_SamTemplate_Passes()
     {
-        var start = new ProcessStartInfo("cfn-lint", [Template]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(PythonTools.CfnLint, [Template]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
         var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.SQS;
+using Serverless.Tests.Support;
 
 namespace Serverless.Functions.Aws.Tests.Support;
 
@@ -29,13 +30,13 @@ public sealed class MotoServer : IAsyncLifetime
     {
         var port = FreePort.Next();
         ServiceUrl = $"http://127.0.0.1:{port}";
-        var start = new ProcessStartInfo("moto_server", ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        var start = new ProcessStartInfo(PythonTools.MotoServer, ["-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        _process = Process.Start(start) ?? throw new InvalidOperationException("moto_server did not start");
+        _process = Process.Start(start) ?? throw new InvalidOperationException($"{PythonTools.MotoServer} did not start");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();

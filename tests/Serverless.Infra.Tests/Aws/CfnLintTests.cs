@@ -1,9 +1,10 @@
 using Serverless.Infra.Tests.Support;
+using Serverless.Tests.Support;
 
 namespace Serverless.Infra.Tests.Aws;
 
 /// <summary>
-/// cfn-lint (preinstalled with Python on every machine) on both synthesized variants. The bar is exit code 0:
+/// cfn-lint (on PATH, or installed by the build: tests/python-tools) on both synthesized variants. The bar is exit code 0:
 /// no error and no warning, with one check ignored: W3005 (a DependsOn already implied by a GetAtt), which
 /// CDK itself emits for every function's role policy and which CloudFormation treats as a no-op.
 /// </summary>
@@ -27,5 +28,5 @@ public sealed class CfnLintTests(CdkSynthFixture cdk)
     }
 
     private static Task<ProcessResult> LintAsync(string template) =>
-        ProcessRunner.RunAsync("cfn-lint", ["--ignore-checks", "W3005", "--", template], timeout: TimeSpan.FromMinutes(2));
+        ProcessRunner.RunAsync(PythonTools.CfnLint, ["--ignore-checks", "W3005", "--", template], timeout: TimeSpan.FromMinutes(2));
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Serverless.Infra.Tests.Support;
+using Serverless.Tests.Support;
 
 namespace Serverless.Infra.Tests.Aws;
 
@@ -31,10 +32,10 @@ public sealed class SamTemplateFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var result = await ProcessRunner.RunAsync("python3", ["-c", Translate, TemplatePath], timeout: TimeSpan.FromMinutes(2));
+        var result = await ProcessRunner.RunAsync(PythonTools.Python, ["-c", Translate, TemplatePath], timeout: TimeSpan.FromMinutes(2));
         if (result.ExitCode != 0)
         {
-            throw new InvalidOperationException($"Translating {TemplatePath} needs python3 with cfn-lint: {result}");
+            throw new InvalidOperationException($"Translating {TemplatePath} needs a Python with cfn-lint ({PythonTools.Python}): {result}");
         }
 
         Template = JsonNode.Parse(result.StandardOutput)!;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Serverless.Functions.Aws;
 using Serverless.Infra.Tests.Support;
+using Serverless.Tests.Support;
 
 namespace Serverless.Infra.Tests.Aws;
 
@@ -10,7 +11,7 @@ public sealed class SamTemplateTests(SamTemplateFixture sam) : IClassFixture<Sam
     [Fact]
     public async Task CfnLint_SamTemplate_ReportsNothing()
     {
-        var result = await ProcessRunner.RunAsync("cfn-lint", ["--", SamTemplateFixture.TemplatePath], timeout: TimeSpan.FromMinutes(2));
+        var result = await ProcessRunner.RunAsync(PythonTools.CfnLint, ["--", SamTemplateFixture.TemplatePath], timeout: TimeSpan.FromMinutes(2));
 
         Assert.True(result.ExitCode == 0, result.ToString());
     }
