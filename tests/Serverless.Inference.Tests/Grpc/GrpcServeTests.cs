@@ -53,6 +53,9 @@ public sealed class GrpcServeTests(GrpcServeFixture fixture) : IClassFixture<Grp
         var request = Iris();
         request.Id = "req-7";
         request.Parameters["trace"] = new InferParameter { StringParam = "a\"b" };
+        request.Parameters["flag"] = new InferParameter { BoolParam = true };
+        request.Parameters["count"] = new InferParameter { Int64Param = -3 };
+        request.Parameters["scale"] = new InferParameter { DoubleParam = 0.25 };
         request.Inputs[0].Contents = new InferTensorContents();
         request.Inputs[0].Contents.Fp32Contents.Add(Setosa);
 
@@ -62,6 +65,9 @@ public sealed class GrpcServeTests(GrpcServeFixture fixture) : IClassFixture<Grp
         Assert.Equal("1", response.ModelVersion);
         Assert.Equal("req-7", response.Id);
         Assert.Equal("a\"b", response.Parameters["trace"].StringParam);
+        Assert.True(response.Parameters["flag"].BoolParam);
+        Assert.Equal(-3, response.Parameters["count"].Int64Param);
+        Assert.Equal(0.25, response.Parameters["scale"].DoubleParam);
         await AssertSameAsRestAsync(response);
         Assert.Equal("setosa", Label(response));
     }
@@ -126,6 +132,10 @@ public sealed class GrpcServeTests(GrpcServeFixture fixture) : IClassFixture<Grp
         { "negative-dimension", "input 'Features' has a negative dimension in shape [-1,4]" },
         { "invalid-name", "invalid model name '..': it must match" },
         { "bytes-overrun", "input 'Features' element 0 claims 100 bytes but only 0 remain" },
+        { "int8-range", "input 'Features' element 0 (300) is not a valid INT8 value" },
+        { "fp16-typed", "input 'Features' is FP16, which has no typed contents; send it in raw_input_contents" },
+        { "no-data", "input 'Features' has neither 'contents' nor raw_input_contents" },
+        { "classification", "the classification extension is not supported" },
     };
 
     [Theory]
@@ -244,6 +254,20 @@ public sealed class GrpcServeTests(GrpcServeFixture fixture) : IClassFixture<Grp
                 input.Shape.Clear();
                 input.Shape.Add(1);
                 request.RawInputContents.Add(ByteString.CopyFrom(100, 0, 0, 0));
+                break;
+            case "int8-range":
+                input.Datatype = "INT8";
+                input.Contents = new InferTensorContents { IntContents = { 300, 1, 2, 3 } };
+                break;
+            case "fp16-typed":
+                input.Datatype = "FP16";
+                input.Contents = new InferTensorContents { Fp32Contents = { Setosa } };
+                break;
+            case "no-data":
+                break;
+            case "classification":
+                request.RawInputContents.Add(setosa);
+                request.Outputs.Add(new InferRequestedOutputTensor { Name = "Score.output", Parameters = { ["classification"] = new InferParameter { Int64Param = 2 } } });
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(problem));
