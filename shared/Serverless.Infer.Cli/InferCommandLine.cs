@@ -44,9 +44,18 @@ internal static class InferCommandLine
             }
         });
 
+        var grpcPort = new Option<int?>("--grpc-port") { Description = "Also serve the Open Inference Protocol over gRPC (h2c) on this port of 127.0.0.1." };
+        grpcPort.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1 or > 65535)
+            {
+                result.AddError("--grpc-port must be between 1 and 65535");
+            }
+        });
+
         var serve = new Command("serve", "Serve the Open Inference Protocol (KServe v2 REST) on http://127.0.0.1:<port>/v2.")
         {
-            repository, port, maxRequestBytes, warmup, dropFolder, memory,
+            repository, port, maxRequestBytes, warmup, dropFolder, memory, grpcPort,
         };
         serve.SetAction((parse, cancellation) => ServeCommand.RunAsync(
             new ServeSettings(
@@ -55,7 +64,8 @@ internal static class InferCommandLine
                 parse.GetValue(maxRequestBytes),
                 parse.GetValue(warmup),
                 parse.GetValue(dropFolder)!.FullName,
-                parse.GetValue(memory)),
+                parse.GetValue(memory),
+                parse.GetValue(grpcPort)),
             cancellation));
 
         var input = new Argument<FileInfo>("file") { Description = "The file to score: .csv or .jsonl." };

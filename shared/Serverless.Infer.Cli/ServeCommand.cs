@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,6 +9,7 @@ using Serverless.Inference;
 using Serverless.Inference.AspNetCore;
 using Serverless.Inference.Batch;
 using Serverless.Inference.Batch.Sharding;
+using Serverless.Inference.Grpc;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
 using Spectre.Console;
@@ -15,7 +17,8 @@ using Spectre.Console;
 namespace Serverless.Infer.Cli;
 
 /// <param name="MemoryMb">The instance memory to plan for; null: detect it.</param>
-internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup, string? DropFolder = null, int? MemoryMb = null);
+/// <param name="GrpcPort">The gRPC endpoint's port; null: no gRPC.</param>
+internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup, string? DropFolder = null, int? MemoryMb = null, int? GrpcPort = null);
 
 internal static class ServeCommand
 {
@@ -54,6 +57,11 @@ internal static class ServeCommand
 
         var url = $"http://127.0.0.1:{settings.Port}";
         AnsiConsole.MarkupLineInterpolated($"Serving [bold]{settings.Repository}[/] on [link]{url}/v2[/] (Ctrl+C stops)");
+        if (settings.GrpcPort is { } grpcPort)
+        {
+            AnsiConsole.MarkupLineInterpolated($"gRPC (inference.GRPCInferenceService, h2c) on [bold]127.0.0.1:{grpcPort}[/]");
+        }
+
         if (settings.DropFolder is { } folder)
         {
             AnsiConsole.MarkupLineInterpolated($"Batch: drop files into [bold]{Path.Combine(folder, BatchKey.Incoming)}/<model>/[/]; results appear under [bold]{Path.Combine(folder, BatchKey.Outgoing)}[/]");
@@ -124,6 +132,12 @@ internal static class ServeCommand
         {
             // Local servers bind loopback only; exposing one is a deliberate act, not a default.
             kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port);
+            if (settings.GrpcPort is { } grpcPort)
+            {
+                // gRPC without TLS is HTTP/2 with prior knowledge (h2c), which an endpoint can only offer on its own.
+                kestrel.Listen(System.Net.IPAddress.Loopback, grpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            }
+
             // The handler enforces MaxRequestBytes itself, with a 413 it explains. Kestrel's own limit would cut in
             // first on chunked bodies, whose chunk framing it counts too, and fail the read with a bare 500.
             kestrel.Limits.MaxRequestBodySize = null;
@@ -140,6 +154,11 @@ internal static class ServeCommand
                 }
             },
             limits => limits.MaxRequestBytes = settings.MaxRequestBytes);
+
+        if (settings.GrpcPort is not null)
+        {
+            builder.Services.AddOpenInferenceGrpc();
+        }
 
         if (settings.DropFolder is { } dropFolder)
         {
@@ -171,6 +190,11 @@ internal static class ServeCommand
 
         var app = builder.Build();
         app.MapOpenInference();
+        if (settings.GrpcPort is { } port)
+        {
+            app.MapOpenInferenceGrpc(port > 0 ? port : null);
+        }
+
         return app;
     }
 }

@@ -27,6 +27,7 @@ if (args is [RequestMemory.ChildCommand, ..])
     ("pipeline-image", PipelineImage.RunAsync),
     ("pipeline-text", PipelineText.RunAsync),
     ("dynamic-batching", DynamicBatching.RunAsync),
+    ("grpc-vs-rest", GrpcVsRest.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Serverless.Inference.Runtime;
 
@@ -12,8 +10,6 @@ namespace Serverless.Inference.Protocol;
 /// </summary>
 public static class InferRequestReader
 {
-    private const int LengthPrefixSize = sizeof(uint);
-
     public static InferRequest Read(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, RequestLimits limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
@@ -42,7 +38,6 @@ public static class InferRequestReader
         var outputs = new List<RequestedOutput>();
         var parameters = new List<Parameter>();
         var binaryOutputs = false;
-        var sawInputs = false;
         var binaryOffset = 0;
 
         while (Next(ref reader) == JsonTokenType.PropertyName)
@@ -71,7 +66,6 @@ public static class InferRequestReader
             }
             else if (reader.ValueTextEquals("inputs"u8))
             {
-                sawInputs = true;
                 Next(ref reader);
                 if (reader.TokenType != JsonTokenType.StartArray)
                 {
@@ -108,21 +102,11 @@ public static class InferRequestReader
             throw InferenceException.BadRequest("malformed JSON: content after the request object");
         }
 
-        if (!sawInputs || inputs.Count == 0)
-        {
-            throw InferenceException.BadRequest("the request has no 'inputs'");
-        }
-
+        InputTensors.CheckRequest(inputs, outputs);
         if (binaryOffset != binary.Length)
         {
             throw InferenceException.BadRequest(
                 $"the body holds {binary.Length} bytes of binary data but the inputs' binary_data_size add up to {binaryOffset}");
-        }
-
-        var duplicate = outputs.GroupBy(o => o.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            throw InferenceException.BadRequest($"output '{duplicate.Key}' is requested more than once");
         }
 
         return new InferRequest { Id = id, Inputs = inputs, Outputs = outputs, BinaryOutputs = binaryOutputs, Parameters = parameters };
@@ -178,7 +162,7 @@ public static class InferRequestReader
                     if (!hasData && binarySize is null && name is not null && datatypeName is not null && shape is not null)
                     {
                         // The usual order (name, shape, datatype, data): decode in the same pass.
-                        var (dataType, count) = Header(name, datatypeName, shape, jsonLength);
+                        var (dataType, count) = InputTensors.Header(name, datatypeName, shape, jsonLength);
                         decoded = ReadJsonData(ref reader, name, dataType, shape, count);
                     }
                     else
@@ -214,7 +198,7 @@ public static class InferRequestReader
 
             if (binarySize is { } size)
             {
-                var (dataType, count) = Header(name, datatypeName, shape, int.MaxValue);
+                var (dataType, count) = InputTensors.Header(name, datatypeName, shape, int.MaxValue);
                 if (size > binary.Length - binaryOffset)
                 {
                     throw InferenceException.BadRequest(
@@ -223,10 +207,10 @@ public static class InferRequestReader
 
                 var slice = binary.Slice(binaryOffset, (int)size);
                 binaryOffset += (int)size;
-                return ReadBinary(name, dataType, shape!, count, slice);
+                return InputTensors.FromRaw(name, dataType, shape!, count, slice, RawEncoding.BinaryExtension);
             }
 
-            var (type, elements) = Header(name, datatypeName, shape, jsonLength);
+            var (type, elements) = InputTensors.Header(name, datatypeName, shape, jsonLength);
             return hasData
                 ? ReadJsonData(ref dataReader, name, type, shape!, elements)
                 : throw InferenceException.BadRequest($"input '{name}' has neither 'data' nor binary_data_size");
@@ -236,55 +220,6 @@ public static class InferRequestReader
             decoded?.Dispose();
             throw;
         }
-    }
-
-    /// <summary>Checks an input's datatype and shape; the element count must fit in <paramref name="maxElements"/>.</summary>
-    private static (TensorDataType DataType, int Count) Header(string name, string? datatypeName, long[]? shape, int maxElements)
-    {
-        if (datatypeName is null)
-        {
-            throw InferenceException.BadRequest($"input '{name}' has no 'datatype'");
-        }
-
-        if (!TensorDataTypes.TryParse(datatypeName, out var dataType))
-        {
-            throw InferenceException.BadRequest(
-                $"input '{name}' has an unknown datatype '{datatypeName}' (known: BOOL, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64, FP16, FP32, FP64, BYTES)");
-        }
-
-        if (shape is null)
-        {
-            throw InferenceException.BadRequest($"input '{name}' has no 'shape'");
-        }
-
-        var count = ElementCount(name, shape);
-
-        // Every JSON element takes at least one byte, so a shape larger than the JSON itself cannot be honest.
-        return count <= maxElements
-            ? (dataType, (int)count)
-            : throw InferenceException.BadRequest(
-                $"input '{name}' has shape [{string.Join(',', shape)}] ({count} elements), more than the request could hold");
-    }
-
-    private static long ElementCount(string name, long[] shape)
-    {
-        var count = 1L;
-        foreach (var dimension in shape)
-        {
-            if (dimension < 0)
-            {
-                throw InferenceException.BadRequest($"input '{name}' has a negative dimension in shape [{string.Join(',', shape)}]");
-            }
-
-            if (dimension != 0 && count > int.MaxValue / dimension)
-            {
-                throw InferenceException.BadRequest($"input '{name}' has shape [{string.Join(',', shape)}], too many elements");
-            }
-
-            count *= dimension;
-        }
-
-        return count;
     }
 
     private static long[] ReadShape(ref Utf8JsonReader reader)
@@ -302,9 +237,9 @@ public static class InferRequestReader
                 throw InferenceException.BadRequest("'shape' must be an array of integers");
             }
 
-            if (dims.Count == 16)
+            if (dims.Count == InputTensors.MaxRank)
             {
-                throw InferenceException.BadRequest("'shape' has more than 16 dimensions");
+                throw InferenceException.BadRequest($"'shape' has more than {InputTensors.MaxRank} dimensions");
             }
 
             dims.Add(dimension);
@@ -333,61 +268,6 @@ public static class InferRequestReader
             tensor.Dispose();
             throw;
         }
-    }
-
-    private static InputTensor ReadBinary(string name, TensorDataType dataType, long[] shape, long count, ReadOnlySpan<byte> data)
-    {
-        if (dataType == TensorDataType.Bytes)
-        {
-            // Each element is a 4-byte little-endian length and that many bytes; at least 4 bytes per element.
-            if (count > data.Length / LengthPrefixSize)
-            {
-                throw InferenceException.BadRequest($"input '{name}' has {count} BYTES elements but only {data.Length} bytes of binary data");
-            }
-
-            var elements = new byte[count][];
-            var offset = 0;
-            for (var i = 0; i < count; i++)
-            {
-                if (data.Length - offset < LengthPrefixSize)
-                {
-                    throw InferenceException.BadRequest($"input '{name}' binary data ends inside element {i}");
-                }
-
-                var length = BinaryPrimitives.ReadUInt32LittleEndian(data[offset..]);
-                offset += LengthPrefixSize;
-                if (length > (uint)(data.Length - offset))
-                {
-                    throw InferenceException.BadRequest($"input '{name}' element {i} claims {length} bytes but only {data.Length - offset} remain");
-                }
-
-                elements[i] = data.Slice(offset, (int)length).ToArray();
-                offset += (int)length;
-            }
-
-            return offset == data.Length
-                ? InputTensor.CreateBytes(name, shape, elements)
-                : throw InferenceException.BadRequest($"input '{name}' has {data.Length - offset} bytes of binary data beyond its {count} elements");
-        }
-
-        var expected = count * dataType.ElementSize();
-        if (expected != data.Length)
-        {
-            throw InferenceException.BadRequest(
-                $"input '{name}' has binary_data_size {data.Length} but shape [{string.Join(',', shape)}] of {dataType.ToProtocolName()} needs {expected} bytes");
-        }
-
-        var tensor = InputTensor.CreateNumeric(name, dataType, shape, (int)count);
-        data.CopyTo(tensor.Bytes);
-        if (dataType == TensorDataType.Bool)
-        {
-            foreach (ref var value in tensor.Bytes)
-            {
-                value = value == 0 ? (byte)0 : (byte)1;
-            }
-        }
-
-        return tensor;
     }
 
     private static RequestedOutput ReadOutput(ref Utf8JsonReader reader)

@@ -26,19 +26,22 @@ internal sealed class ServeHost : IAsyncDisposable
 
     public ModelHost Models => _app.Services.GetRequiredService<ModelHost>();
 
-    public static async Task<ServeHost> StartAsync(string repository, int maxRequestBytes, int? memoryMb = null)
+    /// <param name="grpcPort">Also serve gRPC there, as <c>infer serve --grpc-port</c> does.</param>
+    public static async Task<ServeHost> StartAsync(string repository, int maxRequestBytes, int? memoryMb = null, int? grpcPort = null)
     {
-        var app = BuildQuietly(repository, maxRequestBytes, memoryMb);
+        var app = BuildQuietly(repository, maxRequestBytes, memoryMb, grpcPort);
         await app.StartAsync();
-        return new ServeHost(app, BaseAddressOf(app));
+        return new ServeHost(app, BaseAddressOf(app, grpcPort));
     }
 
-    /// <summary>The address Kestrel bound, once started (the host listens on port 0).</summary>
-    public static Uri BaseAddressOf(WebApplication app)
+    /// <summary>The REST address Kestrel bound, once started (the host listens on port 0).</summary>
+    public static Uri BaseAddressOf(WebApplication app, int? grpcPort = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
-        return new Uri(addresses.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
+        return addresses
+            .Select(address => new Uri(address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal)))
+            .First(address => address.Port != grpcPort);
     }
 
     public async ValueTask DisposeAsync()
@@ -47,7 +50,7 @@ internal sealed class ServeHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static WebApplication BuildQuietly(string repository, int maxRequestBytes, int? memoryMb)
+    private static WebApplication BuildQuietly(string repository, int maxRequestBytes, int? memoryMb, int? grpcPort)
     {
         // The host logs model loads at Information to the console; here they would break up the tables
         // (the benchmark prints the load report itself). The builder reads the environment once, at creation.
@@ -56,7 +59,7 @@ internal sealed class ServeHost : IAsyncDisposable
         Environment.SetEnvironmentVariable(LogLevel, "Warning");
         try
         {
-            return ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false, MemoryMb: memoryMb));
+            return ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false, MemoryMb: memoryMb, GrpcPort: grpcPort));
         }
         finally
         {
