@@ -90,7 +90,11 @@ internal static class ServeCommand
                     host.InstanceMemory = new InstanceMemory((long)memory << 20, "--memory-mb");
                 }
             },
-            limits => limits.MaxRequestBytes = settings.MaxRequestBytes);
+            limits =>
+            {
+                limits.MaxRequestBytes = settings.MaxRequestBytes;
+                limits.ModelControl = true;
+            });
 
         if (settings.DropFolder is { } dropFolder)
         {
