@@ -153,7 +153,11 @@ internal static class ServeCommand
                     host.InstanceMemory = new InstanceMemory((long)memory << 20, "--memory-mb");
                 }
             },
-            limits => limits.MaxRequestBytes = settings.MaxRequestBytes);
+            limits =>
+            {
+                limits.MaxRequestBytes = settings.MaxRequestBytes;
+                limits.ModelControl = true;
+            });
 
         if (settings.GrpcPort is not null)
         {

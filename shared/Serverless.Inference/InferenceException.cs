@@ -12,6 +12,7 @@ public enum InferenceErrorKind
     Unavailable,
     Cancelled,
     Internal,
+    UnsupportedMediaType,
 }
 
 /// <summary>An error whose message is safe and useful to show to the caller; <see cref="Detail"/> is for the log only.</summary>

@@ -109,7 +109,8 @@ internal static class HttpApiMapper
 
     private static byte[] Write(int status, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlySpan<byte> body)
     {
-        var asText = IsText(contentType) && System.Text.Unicode.Utf8.IsValid(body);
+        // A compressed body is bytes whatever its type says; sent as text, API Gateway would re-encode it as UTF-8.
+        var asText = IsText(contentType) && !IsEncoded(headers) && System.Text.Unicode.Utf8.IsValid(body);
         // Base64 takes 4/3 of the body; escaping JSON text can take more, which the writer grows into.
         var document = new ArrayBufferWriter<byte>(Math.Max(256, body.Length / 3 * 4 + 512));
         using (var json = new Utf8JsonWriter(document, WriterOptions))
@@ -139,6 +140,9 @@ internal static class HttpApiMapper
 
         return document.WrittenSpan.ToArray();
     }
+
+    private static bool IsEncoded(IReadOnlyList<KeyValuePair<string, string>> headers) =>
+        headers.Any(h => h.Key.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase) && !h.Value.Equals("identity", StringComparison.OrdinalIgnoreCase));
 
     private static bool IsText(string contentType) =>
         contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)

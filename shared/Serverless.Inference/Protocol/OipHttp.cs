@@ -9,7 +9,7 @@ public sealed record OipHttpRequest(string Method, string Path, Func<string, str
 /// <summary>A response ready to send. Owns a pooled body buffer: dispose it after sending.</summary>
 public sealed class OipHttpResponse : IDisposable
 {
-    private readonly PooledBufferWriter? _owner;
+    private PooledBufferWriter? _owner;
 
     internal OipHttpResponse(int statusCode, string contentType, PooledBufferWriter? body, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
@@ -29,6 +29,19 @@ public sealed class OipHttpResponse : IDisposable
     public ReadOnlyMemory<byte> Body => _owner?.WrittenMemory ?? ReadOnlyMemory<byte>.Empty;
 
     public void Dispose() => _owner?.Dispose();
+
+    /// <summary>The same answer with other headers, taking over this one's body (this one is left empty).</summary>
+    internal OipHttpResponse WithHeaders(IReadOnlyList<KeyValuePair<string, string>> headers) => With(TakeBody(), headers);
+
+    internal OipHttpResponse With(PooledBufferWriter? body, IReadOnlyList<KeyValuePair<string, string>> headers) =>
+        new(StatusCode, ContentType, body, headers);
+
+    internal PooledBufferWriter? TakeBody()
+    {
+        var body = _owner;
+        _owner = null;
+        return body;
+    }
 }
 
 public static class OipHeaders

@@ -29,6 +29,7 @@ public sealed class OpenInferenceHandler
     private readonly InferenceRunner _runner;
     private readonly RequestLimits _limits;
     private readonly RepositoryReadiness _readiness;
+    private readonly RepositoryRoutes _repository;
     private readonly ILogger _logger;
 
     public OpenInferenceHandler(ModelHost host, RequestLimits limits, ILogger<OpenInferenceHandler>? logger = null, TimeProvider? time = null)
@@ -38,6 +39,7 @@ public sealed class OpenInferenceHandler
         _limits = limits;
         _readiness = new RepositoryReadiness(host.Store, time ?? TimeProvider.System);
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _repository = new RepositoryRoutes(host, limits, _logger);
     }
 
     public ModelHost Host => _host;
@@ -45,6 +47,12 @@ public sealed class OpenInferenceHandler
     public async Task<OipHttpResponse> HandleAsync(OipHttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var response = await RouteAsync(request, cancellationToken).ConfigureAwait(false);
+        return ResponseEncoder.Encode(response, request.GetHeader("Accept-Encoding"));
+    }
+
+    private async Task<OipHttpResponse> RouteAsync(OipHttpRequest request, CancellationToken cancellationToken)
+    {
         var route = Route.Parse(request.Path);
         try
         {
@@ -55,7 +63,10 @@ public sealed class OpenInferenceHandler
                 RouteKind.Ready => RequireGet(request, route) ?? await ServerReadyAsync(request, cancellationToken).ConfigureAwait(false),
                 RouteKind.ModelMetadata => RequireGet(request, route) ?? await ModelMetadataAsync(route, cancellationToken).ConfigureAwait(false),
                 RouteKind.ModelReady => RequireGet(request, route) ?? await ModelReadyAsync(request, route, cancellationToken).ConfigureAwait(false),
+                RouteKind.ModelConfig => RequireGet(request, route) ?? await ModelConfigAsync(route, cancellationToken).ConfigureAwait(false),
                 RouteKind.Infer => await InferAsync(request, route, cancellationToken).ConfigureAwait(false),
+                RouteKind.RepositoryIndex or RouteKind.RepositoryLoad or RouteKind.RepositoryUnload =>
+                    await RepositoryAsync(request, route, cancellationToken).ConfigureAwait(false),
                 RouteKind.InvalidName => Error(400, route.Problem!),
                 _ => Error(404, $"no such route: {request.Method} {ModelNames.Printable(request.Path)}"),
             };
@@ -63,7 +74,11 @@ public sealed class OpenInferenceHandler
         catch (InferenceException e) when (e.Kind == InferenceErrorKind.TooManyRequests)
         {
             var busy = Error(429, e.Message);
-            return new OipHttpResponse(429, busy.ContentType, TakeBody(busy), [new("Retry-After", "1")]);
+            return busy.WithHeaders([new("Retry-After", "1")]);
+        }
+        catch (InferenceException e) when (e.Kind == InferenceErrorKind.UnsupportedMediaType)
+        {
+            return Error(415, e.Message).WithHeaders([new("Accept-Encoding", ContentCodings.Supported)]);
         }
         catch (InferenceException e)
         {
@@ -121,6 +136,7 @@ public sealed class OpenInferenceHandler
         InferenceErrorKind.TooManyRequests => 429,
         InferenceErrorKind.Unavailable => 503,
         InferenceErrorKind.Cancelled => 504,
+        InferenceErrorKind.UnsupportedMediaType => 415,
         _ => 500,
     };
 
@@ -133,15 +149,7 @@ public sealed class OpenInferenceHandler
     private static OipHttpResponse MethodNotAllowed(OipHttpRequest request, Route route, string allowed)
     {
         var response = Error(405, $"{request.Method} is not allowed on {ModelNames.Printable(request.Path)}; use {allowed}");
-        return new OipHttpResponse(response.StatusCode, response.ContentType, TakeBody(response), [new("Allow", allowed)]);
-    }
-
-    private static PooledBufferWriter TakeBody(OipHttpResponse response)
-    {
-        var copy = new PooledBufferWriter(response.Body.Length);
-        copy.Write(response.Body.Span);
-        response.Dispose();
-        return copy;
+        return response.WithHeaders([new("Allow", allowed)]);
     }
 
     private static OipHttpResponse ServerMetadata() => Json(200, w =>
@@ -150,6 +158,8 @@ public sealed class OpenInferenceHandler
         w.WriteString("version"u8, ServerVersion);
         w.WriteStartArray("extensions"u8);
         w.WriteStringValue("binary_tensor_data"u8);
+        w.WriteStringValue("model_configuration"u8);
+        w.WriteStringValue("model_repository"u8);
         w.WriteEndArray();
     });
 
@@ -201,6 +211,36 @@ public sealed class OpenInferenceHandler
 
             w.WriteEndObject();
         });
+    }
+
+    private async Task<OipHttpResponse> ModelConfigAsync(Route route, CancellationToken cancellationToken)
+    {
+        using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
+        return Json(200, w => ModelConfigWriter.Write(w, lease));
+    }
+
+    private async Task<OipHttpResponse> RepositoryAsync(OipHttpRequest request, Route route, CancellationToken cancellationToken)
+    {
+        if (request.Method != "POST")
+        {
+            return MethodNotAllowed(request, route, "POST");
+        }
+
+        var (buffer, length) = await RequestBodyReader.ReadAsync(request, _limits.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var body = buffer.AsMemory(0, length);
+            return route.Kind switch
+            {
+                RouteKind.RepositoryLoad => await _repository.LoadAsync(route.Model!, body, cancellationToken).ConfigureAwait(false),
+                RouteKind.RepositoryUnload => await _repository.UnloadAsync(route.Model!, body, cancellationToken).ConfigureAwait(false),
+                _ => await _repository.IndexAsync(body, cancellationToken).ConfigureAwait(false),
+            };
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static void WriteTensors(Utf8JsonWriter w, ReadOnlySpan<byte> property, IReadOnlyList<TensorSpec> tensors)
@@ -292,7 +332,7 @@ public sealed class OpenInferenceHandler
 
     private async Task<OipHttpResponse> RunInferenceAsync(OipHttpRequest request, Route route, Action<string> onVersion, CancellationToken cancellationToken)
     {
-        var (buffer, length) = await ReadBodyAsync(request, cancellationToken).ConfigureAwait(false);
+        var (buffer, length) = await RequestBodyReader.ReadAsync(request, _limits.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
         try
         {
             var headerLength = HeaderLength(request, length);
@@ -343,60 +383,6 @@ public sealed class OpenInferenceHandler
             : throw InferenceException.BadRequest($"{OipHeaders.InferenceHeaderContentLength} is {length} but the body has only {bodyLength} bytes");
     }
 
-    /// <summary>Reads the whole body into a pooled buffer, refusing with 413 as soon as it passes the limit.</summary>
-    private async Task<(byte[] Buffer, int Length)> ReadBodyAsync(OipHttpRequest request, CancellationToken cancellationToken)
-    {
-        var limit = _limits.MaxRequestBytes;
-        if (request.ContentLength > limit)
-        {
-            throw TooLarge(request.ContentLength.Value);
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > limit)
-                    {
-                        throw TooLarge(length);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-                if (length > limit)
-                {
-                    throw TooLarge(length);
-                }
-            }
-
-            return (buffer, length);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-
-        InferenceException TooLarge(long size) => new(
-            InferenceErrorKind.PayloadTooLarge,
-            $"the request body ({(size > limit ? $"over {limit}" : size.ToString(CultureInfo.InvariantCulture))} bytes) is larger than the limit of {limit} bytes");
-    }
-
     private static OipHttpResponse Json(int status, Action<Utf8JsonWriter> writeProperties)
     {
         var body = new PooledBufferWriter(512);
@@ -419,7 +405,11 @@ public sealed class OpenInferenceHandler
         Ready,
         ModelMetadata,
         ModelReady,
+        ModelConfig,
         Infer,
+        RepositoryIndex,
+        RepositoryLoad,
+        RepositoryUnload,
     }
 
     private sealed record Route(RouteKind Kind, string? Model = null, string? Version = null, string? Problem = null)
@@ -440,9 +430,14 @@ public sealed class OpenInferenceHandler
                 ["v2", "models", var m] => ForModel(RouteKind.ModelMetadata, m, null),
                 ["v2", "models", var m, "ready"] => ForModel(RouteKind.ModelReady, m, null),
                 ["v2", "models", var m, "infer"] => ForModel(RouteKind.Infer, m, null),
+                ["v2", "models", var m, "config"] => ForModel(RouteKind.ModelConfig, m, null),
                 ["v2", "models", var m, "versions", var v] => ForModel(RouteKind.ModelMetadata, m, v),
                 ["v2", "models", var m, "versions", var v, "ready"] => ForModel(RouteKind.ModelReady, m, v),
                 ["v2", "models", var m, "versions", var v, "infer"] => ForModel(RouteKind.Infer, m, v),
+                ["v2", "models", var m, "versions", var v, "config"] => ForModel(RouteKind.ModelConfig, m, v),
+                ["v2", "repository", "index"] => new Route(RouteKind.RepositoryIndex),
+                ["v2", "repository", "models", var m, "load"] => ForModel(RouteKind.RepositoryLoad, m, null),
+                ["v2", "repository", "models", var m, "unload"] => ForModel(RouteKind.RepositoryUnload, m, null),
                 ["v2", "models", var m, ..] when !ModelNames.IsValid(m) => ForModel(RouteKind.NotFound, m, null),
                 _ => new Route(RouteKind.NotFound),
             };
