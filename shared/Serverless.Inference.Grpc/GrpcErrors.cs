@@ -52,7 +52,7 @@ internal sealed partial class GrpcErrors(ILogger<GrpcErrors> logger)
     /// </summary>
     public static StatusCode StatusOf(InferenceErrorKind kind, ServerCallContext context) => kind switch
     {
-        InferenceErrorKind.BadRequest => StatusCode.InvalidArgument,
+        InferenceErrorKind.BadRequest or InferenceErrorKind.UnsupportedMediaType => StatusCode.InvalidArgument,
         InferenceErrorKind.NotFound => StatusCode.NotFound,
         InferenceErrorKind.MethodNotAllowed => StatusCode.Unimplemented,
         InferenceErrorKind.PayloadTooLarge => StatusCode.ResourceExhausted,

@@ -85,7 +85,8 @@ internal sealed class GrpcInferenceService(ModelHost host, GrpcErrors errors, Ti
             {
                 var version = CheckNames(request.ModelName, request.ModelVersion);
                 using var inferRequest = GrpcRequestReader.Read(request);
-                using var result = await _runner.RunAsync(request.ModelName, version, inferRequest, v => served = v, cancellationToken).ConfigureAwait(false);
+                TimeSpan? timeLeft = context.Deadline == DateTime.MaxValue ? null : context.Deadline - DateTime.UtcNow;
+                using var result = await _runner.RunAsync(request.ModelName, version, inferRequest, v => served = v, cancellationToken, timeLeft).ConfigureAwait(false);
                 var response = GrpcResponseWriter.Write(inferRequest, result);
                 status = StatusCode.OK;
                 return response;
