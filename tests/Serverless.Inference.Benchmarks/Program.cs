@@ -26,6 +26,7 @@ if (args is [RequestMemory.ChildCommand, ..])
     ("batch-scale", () => BatchScale.RunAsync(args)),
     ("pipeline-image", PipelineImage.RunAsync),
     ("pipeline-text", PipelineText.RunAsync),
+    ("refresh-latency", RefreshLatency.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))
