@@ -6,6 +6,7 @@ namespace Serverless.Inference.Hosting;
 /// </summary>
 internal sealed class BackgroundWork : IDisposable
 {
+    // Cancelled but never disposed: work still winding down may register on its token after Dispose.
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private readonly HashSet<Task> _running = [];
