@@ -5,11 +5,14 @@ namespace Serverless.Inference.Hosting;
 /// <summary>What the store said about a model: its manifest and version folders, and when to ask again.</summary>
 internal sealed record CatalogEntry(string Name, ModelManifest Manifest, string ManifestIdentity, IReadOnlyList<string> Versions, DateTimeOffset RefreshAt)
 {
-    public string? DefaultVersionOrNull()
+    public string? DefaultVersionOrNull() => TryResolve(null);
+
+    /// <summary>The version a request for <paramref name="requested"/> resolves to, or null where it fails.</summary>
+    public string? TryResolve(string? requested)
     {
         try
         {
-            return Resolve(null);
+            return Resolve(requested);
         }
         catch (InferenceException)
         {

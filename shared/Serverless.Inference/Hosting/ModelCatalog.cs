@@ -29,6 +29,12 @@ internal sealed partial class ModelCatalog
         _logger = logger;
     }
 
+    /// <summary>
+    /// Awaited by a refresh with the entry it replaces and the new one before the new one is published, so that
+    /// requests resolving to another version find it loaded.
+    /// </summary>
+    public Func<CatalogEntry, CatalogEntry, CancellationToken, Task>? BeforeReplace { get; set; }
+
     /// <summary>The known entry, even when due for a refresh (which this starts); only an unknown model waits for the store.</summary>
     public async ValueTask<CatalogEntry> GetAsync(string name, CancellationToken cancellationToken)
     {
@@ -103,6 +109,11 @@ internal sealed partial class ModelCatalog
         try
         {
             var entry = await ReadAsync(name, known, stopping).ConfigureAwait(false);
+            if (BeforeReplace is { } prepare)
+            {
+                await prepare(known, entry, stopping).ConfigureAwait(false);
+            }
+
             lock (_gate)
             {
                 _refreshing.Remove(name);

@@ -29,6 +29,7 @@ public sealed partial class ModelHost : IDisposable
         _catalog = new ModelCatalog(store, options, clock, _background, log);
         _loader = new ModelLoader(store, Cache, options, Gate, log);
         _lifecycle = new ModelLifecycle(_catalog, _loader, _background, options, Memory.ModelBytes, clock, log);
+        _catalog.BeforeReplace = _lifecycle.PrepareAsync;
         LogMemoryPlan(log, Memory);
     }
 

@@ -80,6 +80,31 @@ internal sealed partial class ModelLifecycle : IDisposable
         }
     }
 
+    /// <summary>
+    /// Loads the versions that the default or an alias moves to in <paramref name="next"/> where the version it moves
+    /// from is loaded: requests that follow the move then find their version ready. A failed load is left to the
+    /// failure memory, as a request's own would be.
+    /// </summary>
+    public async Task PrepareAsync(CatalogEntry previous, CatalogEntry next, CancellationToken stopping)
+    {
+        string?[] names = [null, .. next.Manifest.Aliases.Keys];
+        foreach (var moved in names.Select(n => (From: previous.TryResolve(n), To: next.TryResolve(n)))
+                     .Where(pair => pair.From is not null && pair.To is not null && pair.From != pair.To)
+                     .Distinct()
+                     .Where(pair => IsLoaded(new ModelKey(next.Name, pair.From!)) && !IsLoaded(new ModelKey(next.Name, pair.To!)))
+                     .ToList())
+        {
+            try
+            {
+                (await AcquireAsync(new ModelKey(next.Name, moved.To!), next, stopping).ConfigureAwait(false)).Release();
+            }
+            catch (Exception e) when (e is InferenceException or ObjectDisposedException or OperationCanceledException)
+            {
+                // Logged by the load itself where it failed; the catalogue refresh goes on regardless.
+            }
+        }
+    }
+
     /// <summary>Releases every loaded version of a model; requests in flight finish on what they hold.</summary>
     /// <returns>Whether any version was loaded.</returns>
     public bool Unload(string name)
@@ -125,6 +150,14 @@ internal sealed partial class ModelLifecycle : IDisposable
         }
 
         ReleaseAll(released);
+    }
+
+    private bool IsLoaded(ModelKey key)
+    {
+        lock (_gate)
+        {
+            return _slots.TryGetValue(key, out var slot) && slot.Current is not null;
+        }
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, typeof(ModelHost));

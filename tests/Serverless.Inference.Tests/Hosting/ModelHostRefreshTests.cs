@@ -157,7 +157,8 @@ public sealed class ModelHostRefreshTests : IDisposable
         _repository.Manifest("m", """{ "default_version": "stable", "aliases": { "stable": "1" } }""")
             .Model("m", "1", OnnxTestModels.Identity(OnnxElementType.Float))
             .Model("m", "2", OnnxTestModels.Doubler(OnnxElementType.Float));
-        using var host = new ModelHost(Store(), Options(), _time);
+        var store = Store();
+        using var host = new ModelHost(store, Options(), _time);
         using (var before = await host.AcquireAsync("m", null, CancellationToken.None))
         {
             Assert.Equal("1", before.Version);
@@ -171,7 +172,13 @@ public sealed class ModelHostRefreshTests : IDisposable
         }
 
         await host.WhenBackgroundIdleAsync().WaitAsync(ModelRunner.HangGuard);
-        using var byDefault = await host.AcquireAsync("m", null, CancellationToken.None);
+
+        // Loaded by the refresh before the new alias took effect: the request itself waits on nothing.
+        store.Block();
+        var acquire = host.AcquireAsync("m", null, CancellationToken.None);
+        Assert.True(acquire.IsCompletedSuccessfully);
+        store.Unblock();
+        using var byDefault = await acquire;
         using var byAlias = await host.AcquireAsync("m", "stable", CancellationToken.None);
         using var pinned = await host.AcquireAsync("m", "1", CancellationToken.None);
 
