@@ -2,10 +2,13 @@ namespace Serverless.Inference.Hosting;
 
 public sealed class ModelHostOptions
 {
-    /// <summary>How long a model's manifest and file identities are trusted before a request checks the store again.</summary>
+    /// <summary>
+    /// How long a model's manifest and file identities are trusted. The first request after it starts a check of the
+    /// store in the background and is served by the loaded version; a changed model is swapped in once loaded.
+    /// </summary>
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a failed load is reported as is before the next request tries again.</summary>
+    /// <summary>How long a failed first load is reported as is, or a failed background check waits, before the next try.</summary>
     public TimeSpan FailureRetryInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The instance's memory; null detects it (<see cref="Hosting.InstanceMemory.Detect()"/>).</summary>

@@ -88,6 +88,7 @@ public sealed class ModelHostLoadingTests : IDisposable
 
         store.ClearCalls();
         _time.Advance(Refresh + TimeSpan.FromSeconds(1));
+        await RefreshAsync(host);
         using var second = await host.AcquireAsync("m", null, CancellationToken.None);
 
         Assert.Equal(1, store.Count("stat m/1/model.onnx"));
@@ -111,6 +112,7 @@ public sealed class ModelHostLoadingTests : IDisposable
         }
 
         _time.Advance(Refresh + TimeSpan.FromSeconds(1));
+        await RefreshAsync(host);
         using var fresh = await host.AcquireAsync("m", null, CancellationToken.None);
 
         Assert.Equal(2, host.SessionsCreated);
@@ -139,6 +141,7 @@ public sealed class ModelHostLoadingTests : IDisposable
         }
 
         _time.Advance(Refresh + TimeSpan.FromSeconds(1));
+        await RefreshAsync(host);
         using var latest = await host.AcquireAsync("m", null, CancellationToken.None);
         using var pinned = await host.AcquireAsync("m", "1", CancellationToken.None);
 
@@ -157,6 +160,7 @@ public sealed class ModelHostLoadingTests : IDisposable
 
         _repository.Manifest("m", """{ "max_batch_size": 2 }""");
         _time.Advance(Refresh + TimeSpan.FromSeconds(1));
+        await RefreshAsync(host);
         using var after = await host.AcquireAsync("m", null, CancellationToken.None);
 
         Assert.NotEqual(before.Identity, after.Identity);
@@ -174,6 +178,7 @@ public sealed class ModelHostLoadingTests : IDisposable
 
         File.WriteAllText(_repository.ModelPath("m", "1"), "this is not an ONNX model");
         _time.Advance(Refresh + TimeSpan.FromSeconds(1));
+        await RefreshAsync(host);
         using var after = await host.AcquireAsync("m", null, CancellationToken.None);
 
         Assert.Same(before.Model, after.Model);
@@ -201,6 +206,16 @@ public sealed class ModelHostLoadingTests : IDisposable
         using var lease = await patient.WaitAsync(ModelRunner.HangGuard);
         Assert.Equal(1, host.SessionsCreated);
         Assert.Equal([1f, 2f, 3f], ModelRunner.RunIdentity(lease.Model));
+    }
+
+    /// <summary>A request past the refresh interval starts the background refresh; this waits until it is done.</summary>
+    private static async Task RefreshAsync(ModelHost host)
+    {
+        using (await host.AcquireAsync("m", null, CancellationToken.None))
+        {
+        }
+
+        await host.WhenBackgroundIdleAsync().WaitAsync(ModelRunner.HangGuard);
     }
 
     private ModelHostOptions Options()

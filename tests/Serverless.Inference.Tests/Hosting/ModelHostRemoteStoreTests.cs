@@ -56,6 +56,11 @@ public sealed class ModelHostRemoteStoreTests : IDisposable
 
         store.PutModel("m", "1", OnnxTestModels.Doubler(OnnxElementType.Float), "etag-model-2");
         time.Advance(options.RefreshInterval + TimeSpan.FromSeconds(1));
+        using (await host.AcquireAsync("m", null, CancellationToken.None))
+        {
+        }
+
+        await host.WhenBackgroundIdleAsync().WaitAsync(ModelRunner.HangGuard);
         using var lease = await host.AcquireAsync("m", null, CancellationToken.None);
 
         Assert.Equal([2f, 4f], ModelRunner.RunFloats(lease.Model, "x", [1, 2], 1f, 2f));

@@ -1,0 +1,9 @@
+namespace Serverless.Inference.Hosting;
+
+public enum ModelState
+{
+    NotLoaded,
+    Loading,
+    Ready,
+    Failed,
+}
