@@ -60,7 +60,10 @@ internal static class ModelConfigWriter
         _ => "TYPE_INVALID",
     };
 
-    /// <remarks>With batching on, Triton's dims leave out the leading batch dimension that every request adds.</remarks>
+    /// <remarks>
+    /// With batching on, Triton's dims leave out the leading batch dimension that every request adds. A batch of
+    /// scalars (a text per row) has no dims left: Triton writes that as dims [1] reshaped to [], and so do we.
+    /// </remarks>
     private static void WriteTensors(Utf8JsonWriter w, ReadOnlySpan<byte> property, IReadOnlyList<TensorSpec> tensors, bool batched)
     {
         w.WriteStartArray(property);
@@ -70,12 +73,27 @@ internal static class ModelConfigWriter
             w.WriteString("name"u8, tensor.Name);
             w.WriteString("data_type"u8, TritonName(tensor.DataType));
             w.WriteStartArray("dims"u8);
-            for (var i = batched && tensor.Shape.Count > 0 ? 1 : 0; i < tensor.Shape.Count; i++)
+            var first = batched && tensor.Shape.Count > 0 ? 1 : 0;
+            for (var i = first; i < tensor.Shape.Count; i++)
             {
                 w.WriteNumberValue(tensor.Shape[i]);
             }
 
+            var scalarRows = first == tensor.Shape.Count;
+            if (scalarRows)
+            {
+                w.WriteNumberValue(1);
+            }
+
             w.WriteEndArray();
+            if (scalarRows)
+            {
+                w.WriteStartObject("reshape"u8);
+                w.WriteStartArray("shape"u8);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         }
 

@@ -18,6 +18,9 @@ public sealed class PipelineModelConfigTests(ImageModels models) : IClassFixture
         Assert.Equal(Names(metadata.GetProperty("outputs")), Names(config.GetProperty("output")));
         var image = config.GetProperty("input")[0];
         Assert.Equal(("image", "TYPE_STRING"), (image.GetProperty("name").GetString(), image.GetProperty("data_type").GetString()));
+        // One image per row: Triton's way to say "a batch of scalars" is dims [1] reshaped to [].
+        Assert.Equal("[1]", image.GetProperty("dims").GetRawText());
+        Assert.Equal("[]", image.GetProperty("reshape").GetProperty("shape").GetRawText());
     }
 
     private static string?[] Names(JsonElement tensors) => [.. tensors.EnumerateArray().Select(t => t.GetProperty("name").GetString())];
