@@ -23,6 +23,7 @@ internal sealed class DynamicBatcher
     private readonly List<QueuedRequest> _queue = [];
     private TaskCompletionSource? _arrived;
     private bool _draining;
+    private long _lastRunEnded;
 
     public DynamicBatcher(IInferenceModel model, int maxBatchSize, DynamicBatchingManifest settings, string modelName, string version)
     {
@@ -70,13 +71,8 @@ internal sealed class DynamicBatcher
         }
 
         var arrived = Stopwatch.GetTimestamp();
-        var flushBy = arrived + _delayTicks;
-        if (timeLeft is { } left)
-        {
-            flushBy = Math.Min(flushBy, arrived + (long)(left.TotalSeconds / 2 * Stopwatch.Frequency));
-        }
-
-        var request = new QueuedRequest(inputs, outputNames, rows, MergeKey(inputs, outputNames), flushBy, cancellationToken);
+        var latestStart = timeLeft is { } left ? arrived + (long)(left.TotalSeconds / 2 * Stopwatch.Frequency) : long.MaxValue;
+        var request = new QueuedRequest(inputs, outputNames, rows, MergeKey(inputs, outputNames), arrived, latestStart, cancellationToken);
         bool startDraining;
         lock (_gate)
         {
@@ -193,6 +189,10 @@ internal sealed class DynamicBatcher
             }
 
             Execute(run);
+            lock (_gate)
+            {
+                _lastRunEnded = Stopwatch.GetTimestamp();
+            }
         }
     }
 
@@ -222,7 +222,10 @@ internal sealed class DynamicBatcher
 
             members.Add(request);
             rows += request.Rows;
-            flushBy = Math.Min(flushBy, request.FlushBy);
+            // The delay counts from when the model was free to run: a request that queued behind a run has not yet
+            // had its chance to gather company (closed-loop callers answered by that run are about to come back).
+            var waitedFrom = Math.Max(request.Arrived, _lastRunEnded);
+            flushBy = Math.Min(flushBy, Math.Min(waitedFrom + _delayTicks, request.LatestStart));
         }
 
         var now = Stopwatch.GetTimestamp();
@@ -323,7 +326,7 @@ internal sealed class DynamicBatcher
         + "=>" + string.Join('|', outputNames);
 
     private sealed class QueuedRequest(
-        IReadOnlyList<InputTensor> inputs, IReadOnlyList<string> outputNames, int rows, string key, long flushBy, CancellationToken cancellationToken)
+        IReadOnlyList<InputTensor> inputs, IReadOnlyList<string> outputNames, int rows, string key, long arrived, long latestStart, CancellationToken cancellationToken)
     {
         public IReadOnlyList<InputTensor> Inputs => inputs;
 
@@ -333,7 +336,10 @@ internal sealed class DynamicBatcher
 
         public string Key => key;
 
-        public long FlushBy => flushBy;
+        public long Arrived => arrived;
+
+        /// <summary>When its run must start at the latest, from the caller's deadline; long.MaxValue when it has none.</summary>
+        public long LatestStart => latestStart;
 
         public CancellationToken CancellationToken => cancellationToken;
 

@@ -69,6 +69,7 @@ internal static class DynamicBatching
             await LoadAsync(serve, client, model, body);
         }
 
+        using var runs = new RunSizes(batched);
         var latencies = new[] { new List<double>(), new List<double>() };
         var rates = new[] { new List<double>(), new List<double>() };
         for (var round = 0; round < Rounds; round++)
@@ -90,7 +91,7 @@ internal static class DynamicBatching
         }
 
         var ratio = Stats.Median(rates[1]) / Stats.Median(rates[0]);
-        Report.Line($"  requests/s on/off {ratio:F2}; p50 on - off {Stats.Median(latencies[1]) - Stats.Median(latencies[0]):F2} ms");
+        Report.Line($"  requests/s on/off {ratio:F2}; p50 on - off {Stats.Median(latencies[1]) - Stats.Median(latencies[0]):F2} ms; batching on: {runs.Describe()}");
         return ratio;
     }
 
@@ -159,5 +160,40 @@ internal static class DynamicBatching
         }
 
         File.WriteAllText(Path.Combine(repository, name, "model.json"), manifest.ToJsonString());
+    }
+
+    /// <summary>How many requests shared each run of one model, from the batcher's own metric.</summary>
+    private sealed class RunSizes : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private long _runs;
+        private long _requests;
+
+        public RunSizes(string model)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == Telemetry.InferenceTelemetry.Name && instrument.Name == "inference.dynamic_batch.requests")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "model.name" && (string?)tag.Value == model)
+                    {
+                        Interlocked.Increment(ref _runs);
+                        Interlocked.Add(ref _requests, value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public string Describe() => Report.Invariant($"{_runs} runs, {(double)_requests / Math.Max(1, _runs):F2} requests per run");
+
+        public void Dispose() => _listener.Dispose();
     }
 }
