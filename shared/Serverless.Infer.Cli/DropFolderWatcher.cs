@@ -24,7 +24,8 @@ internal sealed partial class DropFolderWatcher(LocalFolderBatchStore store, Bat
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        LogWatching(logger, Path.Combine(store.Root, BatchKey.Incoming));
+        var folder = Path.Combine(store.Root, BatchKey.Incoming);
+        LogWatching(logger, folder);
         using var timer = new PeriodicTimer(PollInterval, time);
         do
         {

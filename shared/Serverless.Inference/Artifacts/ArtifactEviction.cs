@@ -43,7 +43,8 @@ internal static partial class ArtifactEviction
 
         if (removed.Count > 0)
         {
-            LogRemoved(logger, removed.Count, removed.Sum(entry => entry.Bytes), root, total, limit);
+            var removedBytes = removed.Sum(entry => entry.Bytes);
+            LogRemoved(logger, removed.Count, removedBytes, root, total, limit);
         }
     }
 

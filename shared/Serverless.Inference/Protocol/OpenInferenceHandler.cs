@@ -111,16 +111,22 @@ public sealed partial class OpenInferenceHandler
         }
 
         var errorId = NewErrorId();
-        LogAnswered(
-            _logger,
-            status >= 500 ? LogLevel.Warning : LogLevel.Information,
-            e.InnerException,
-            request.Method,
-            ModelNames.Printable(request.Path),
-            status,
-            errorId,
-            e.Message,
-            e.Detail ?? e.InnerException?.Message);
+        var level = status >= 500 ? LogLevel.Warning : LogLevel.Information;
+        if (_logger.IsEnabled(level))
+        {
+            var path = ModelNames.Printable(request.Path);
+            LogAnswered(
+                _logger,
+                level,
+                e.InnerException,
+                request.Method,
+                path,
+                status,
+                errorId,
+                e.Message,
+                e.Detail ?? e.InnerException?.Message);
+        }
+
         return $"{e.Message} (error id {errorId})";
     }
 
