@@ -9,7 +9,7 @@ namespace Serverless.Infer.Cli;
 /// once it has stopped changing, to the same batch runner the cloud adapters use. Polling rather than
 /// file-system events: events are lost on some file systems and arrive mid-write on all of them.
 /// </summary>
-internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRunner runner, TimeProvider time, ILogger<DropFolderWatcher> logger)
+internal sealed partial class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRunner runner, TimeProvider time, ILogger<DropFolderWatcher> logger)
     : BackgroundService
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
@@ -24,7 +24,8 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        logger.LogInformation("Watching {Folder} for batch files", Path.Combine(store.Root, BatchKey.Incoming));
+        var folder = Path.Combine(store.Root, BatchKey.Incoming);
+        LogWatching(logger, folder);
         using var timer = new PeriodicTimer(PollInterval, time);
         do
         {
@@ -69,7 +70,7 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                logger.LogError(e, "Batch input {Key} could not be processed; it will be tried again", key);
+                LogNotProcessed(logger, e, key);
                 outcome = new BatchOutcome(BatchOutcomeKind.WillRetry, key, Error: e.Message);
             }
 
@@ -111,4 +112,10 @@ internal sealed class DropFolderWatcher(LocalFolderBatchStore store, BatchJobRun
             _retryAt.Remove(gone);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Folder} for batch files")]
+    private static partial void LogWatching(ILogger logger, string folder);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Batch input {Key} could not be processed; it will be tried again")]
+    private static partial void LogNotProcessed(ILogger logger, Exception exception, string key);
 }

@@ -36,7 +36,7 @@ internal enum SqsRoute
 
 /// <summary>Tells the events apart by their JSON shape and hands each to its handler.</summary>
 /// <param name="shards">Set on the batch function (INFERENCE_SHARD_QUEUE_URL): shard messages go there.</param>
-internal sealed class EventDispatcher(
+internal sealed partial class EventDispatcher(
     OpenInferenceHandler inference,
     S3EventProcessor? batch,
     IncomingSweep? sweep,
@@ -189,7 +189,7 @@ internal sealed class EventDispatcher(
         {
             if (message.MessageId is null)
             {
-                logger.LogWarning("Ignored an SQS record without a messageId");
+                LogNoMessageId(logger);
                 continue;
             }
 
@@ -245,9 +245,7 @@ internal sealed class EventDispatcher(
         if (shards is null)
         {
             // Left to fail: after the queue's maxReceiveCount SQS moves it to that queue's dead-letter queue.
-            logger.LogError(
-                "SQS message {MessageId} is a shard message, but this function has no shard queue ({Variable} is not set)",
-                message.MessageId, LambdaContract.ShardQueueUrlVariable);
+            LogNoShardQueue(logger, message.MessageId, LambdaContract.ShardQueueUrlVariable);
             return RecordResult.Retry;
         }
 
@@ -269,19 +267,19 @@ internal sealed class EventDispatcher(
         }
         catch (JsonException e)
         {
-            logger.LogError("SQS message {MessageId} is not an S3 event: {Message}", message.MessageId, e.Message);
+            LogNotJson(logger, message.MessageId, e.Message);
         }
 
         if (shape == EventShape.S3TestEvent)
         {
-            logger.LogInformation("Ignored the s3:TestEvent in SQS message {MessageId}", message.MessageId);
+            LogTestEvent(logger, message.MessageId);
             return RecordResult.Done;
         }
 
         if (s3Event?.Records is null)
         {
             // Left to fail: after the queue's maxReceiveCount it lands in the dead-letter queue, where someone can look at it.
-            logger.LogError("SQS message {MessageId} does not carry an S3 event notification", message.MessageId);
+            LogNoS3Event(logger, message.MessageId);
             return RecordResult.Retry;
         }
 
@@ -313,4 +311,19 @@ internal sealed class EventDispatcher(
     }
 
     private static ReadOnlyMemory<byte> Ignore() => EmptyObject;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an SQS record without a messageId")]
+    private static partial void LogNoMessageId(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SQS message {MessageId} is a shard message, but this function has no shard queue ({Variable} is not set)")]
+    private static partial void LogNoShardQueue(ILogger logger, string? messageId, string variable);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SQS message {MessageId} is not an S3 event: {Message}")]
+    private static partial void LogNotJson(ILogger logger, string? messageId, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ignored the s3:TestEvent in SQS message {MessageId}")]
+    private static partial void LogTestEvent(ILogger logger, string? messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SQS message {MessageId} does not carry an S3 event notification")]
+    private static partial void LogNoS3Event(ILogger logger, string? messageId);
 }

@@ -17,7 +17,7 @@ internal enum RecordResult
 /// Runs the batch contract for S3 "object created" records of the function's own bucket under incoming/.
 /// Anything else is refused and logged, never scored: a foreign bucket, another prefix, a removal.
 /// </summary>
-internal sealed class S3EventProcessor(BatchJobRunner runner, string bucket, ILogger<S3EventProcessor> logger)
+internal sealed partial class S3EventProcessor(BatchJobRunner runner, string bucket, ILogger<S3EventProcessor> logger)
 {
     /// <param name="deadline">The invocation's deadline: a run it stops counts as an attempt.</param>
     public async Task<RecordResult> ProcessAsync(S3EventRecord record, DateTimeOffset? deadline, CancellationToken cancellationToken)
@@ -25,19 +25,19 @@ internal sealed class S3EventProcessor(BatchJobRunner runner, string bucket, ILo
         ArgumentNullException.ThrowIfNull(record);
         if (record.EventSource != "aws:s3" || record.S3?.Bucket?.Name is not { } recordBucket || record.S3.Object?.Key is not { } encodedKey)
         {
-            logger.LogWarning("Refused an S3 record without a source, bucket or key: {EventName}", record.EventName);
+            LogIncomplete(logger, record.EventName);
             return RecordResult.Done;
         }
 
         if (record.EventName is null || !record.EventName.StartsWith("ObjectCreated:", StringComparison.Ordinal))
         {
-            logger.LogInformation("Ignored {EventName} for {Key}", record.EventName, encodedKey);
+            LogIgnored(logger, record.EventName, encodedKey);
             return RecordResult.Done;
         }
 
         if (!string.Equals(recordBucket, bucket, StringComparison.Ordinal))
         {
-            logger.LogWarning("Refused {Key}: bucket {Bucket} is not this function's bucket {OwnBucket}", encodedKey, recordBucket, bucket);
+            LogForeignBucket(logger, encodedKey, recordBucket, bucket);
             return RecordResult.Done;
         }
 
@@ -45,7 +45,7 @@ internal sealed class S3EventProcessor(BatchJobRunner runner, string bucket, ILo
         var key = WebUtility.UrlDecode(encodedKey);
         if (!key.StartsWith(LambdaContract.IncomingPrefix, StringComparison.Ordinal))
         {
-            logger.LogWarning("Refused {Key}: only keys under {Prefix} are scored", key, LambdaContract.IncomingPrefix);
+            LogOutsidePrefix(logger, key, LambdaContract.IncomingPrefix);
             return RecordResult.Done;
         }
 
@@ -58,8 +58,23 @@ internal sealed class S3EventProcessor(BatchJobRunner runner, string bucket, ILo
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            logger.LogError(e, "Batch input {Key} could not be processed and will be retried: {Message}", key, e.Message);
+            LogNotProcessed(logger, e, key, e.Message);
             return RecordResult.Retry;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused an S3 record without a source, bucket or key: {EventName}")]
+    private static partial void LogIncomplete(ILogger logger, string? eventName);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ignored {EventName} for {Key}")]
+    private static partial void LogIgnored(ILogger logger, string? eventName, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Key}: bucket {Bucket} is not this function's bucket {OwnBucket}")]
+    private static partial void LogForeignBucket(ILogger logger, string key, string bucket, string ownBucket);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Key}: only keys under {Prefix} are scored")]
+    private static partial void LogOutsidePrefix(ILogger logger, string key, string prefix);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Batch input {Key} could not be processed and will be retried: {Message}")]
+    private static partial void LogNotProcessed(ILogger logger, Exception exception, string key, string message);
 }

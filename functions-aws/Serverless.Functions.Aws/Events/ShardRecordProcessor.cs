@@ -16,7 +16,7 @@ internal interface IShardProcessor
 /// dead-letter is sent to the shard dead-letter queue here, with its reason, and acknowledged: SQS's own redrive would
 /// only move it after several useless deliveries, and without saying why.
 /// </summary>
-internal sealed class ShardRecordProcessor(IShardProcessor runner, SqsQueueAddress shardQueue, SqsDeadLetterQueue deadLetters, ILogger<ShardRecordProcessor> logger)
+internal sealed partial class ShardRecordProcessor(IShardProcessor runner, SqsQueueAddress shardQueue, SqsDeadLetterQueue deadLetters, ILogger<ShardRecordProcessor> logger)
 {
     /// <summary>Whether an SQS record's event source is the shard queue.</summary>
     public bool IsShardQueue(string? eventSourceArn) => shardQueue.IsArn(eventSourceArn);
@@ -33,28 +33,28 @@ internal sealed class ShardRecordProcessor(IShardProcessor runner, SqsQueueAddre
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            logger.LogError(e, "Shard message {MessageId} could not be processed and will be delivered again: {Message}", message.MessageId, e.Message);
+            LogNotProcessed(logger, e, message.MessageId, e.Message);
             return RecordResult.Retry;
         }
 
         switch (outcome.Kind)
         {
             case ShardOutcomeKind.Scored:
-                logger.LogInformation("Shard message {MessageId} scored{Merged}", message.MessageId, outcome.Merged is { } merged ? "; merged into " + merged : string.Empty);
+                LogScored(logger, message.MessageId, outcome.Merged is { } merged ? "; merged into " + merged : string.Empty);
                 return RecordResult.Done;
             case ShardOutcomeKind.AlreadyDone:
-                logger.LogInformation("Shard message {MessageId} had nothing left to do", message.MessageId);
+                LogNothingLeft(logger, message.MessageId);
                 return RecordResult.Done;
             case ShardOutcomeKind.JobFailed:
-                logger.LogWarning("Shard message {MessageId} failed its file: {Error}", message.MessageId, outcome.Error);
+                LogJobFailed(logger, message.MessageId, outcome.Error);
                 return RecordResult.Done;
             case ShardOutcomeKind.WillRetry:
-                logger.LogWarning("Shard message {MessageId} failed and will be delivered again: {Error}", message.MessageId, outcome.Error);
+                LogWillRetry(logger, message.MessageId, outcome.Error);
                 return RecordResult.Retry;
             case ShardOutcomeKind.DeadLetter:
                 return await DeadLetterAsync(message, outcome.Error ?? "the shard runner gave no reason", cancellationToken).ConfigureAwait(false);
             default:
-                logger.LogError("Shard message {MessageId} ended with an unknown outcome {Outcome}; it will be delivered again", message.MessageId, outcome.Kind);
+                LogUnknownOutcome(logger, message.MessageId, outcome.Kind);
                 return RecordResult.Retry;
         }
     }
@@ -64,17 +64,41 @@ internal sealed class ShardRecordProcessor(IShardProcessor runner, SqsQueueAddre
         try
         {
             await deadLetters.SendAsync(message.Body, reason, message.MessageId, cancellationToken).ConfigureAwait(false);
-            logger.LogWarning("Shard message {MessageId} sent to the dead-letter queue {Queue}: {Reason}", message.MessageId, deadLetters.Queue.Name, reason);
+            LogDeadLettered(logger, message.MessageId, deadLetters.Queue.Name, reason);
             return RecordResult.Done;
         }
 #pragma warning disable CA1031 // Left to SQS instead: after maxReceiveCount its redrive moves the message all the same.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            logger.LogError(e, "Shard message {MessageId} should be dead-lettered ({Reason}) but could not be sent there: {Message}", message.MessageId, reason, e.Message);
+            LogDeadLetterFailed(logger, e, message.MessageId, reason, e.Message);
             return RecordResult.Retry;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shard message {MessageId} could not be processed and will be delivered again: {Message}")]
+    private static partial void LogNotProcessed(ILogger logger, Exception exception, string? messageId, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard message {MessageId} scored{Merged}")]
+    private static partial void LogScored(ILogger logger, string? messageId, string merged);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard message {MessageId} had nothing left to do")]
+    private static partial void LogNothingLeft(ILogger logger, string? messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard message {MessageId} failed its file: {Error}")]
+    private static partial void LogJobFailed(ILogger logger, string? messageId, string? error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard message {MessageId} failed and will be delivered again: {Error}")]
+    private static partial void LogWillRetry(ILogger logger, string? messageId, string? error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shard message {MessageId} ended with an unknown outcome {Outcome}; it will be delivered again")]
+    private static partial void LogUnknownOutcome(ILogger logger, string? messageId, ShardOutcomeKind outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard message {MessageId} sent to the dead-letter queue {Queue}: {Reason}")]
+    private static partial void LogDeadLettered(ILogger logger, string? messageId, string queue, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shard message {MessageId} should be dead-lettered ({Reason}) but could not be sent there: {Message}")]
+    private static partial void LogDeadLetterFailed(ILogger logger, Exception exception, string? messageId, string reason, string message);
 }
 
 /// <summary>The core's shard runner as the dispatcher sees it.</summary>

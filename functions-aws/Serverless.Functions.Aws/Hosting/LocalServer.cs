@@ -7,7 +7,7 @@ using Serverless.Inference.AspNetCore;
 namespace Serverless.Functions.Aws;
 
 /// <summary>Outside Lambda the same binary serves the same routes on Kestrel, on loopback only.</summary>
-internal static class LocalServer
+internal static partial class LocalServer
 {
     public static WebApplication Build(FunctionSettings settings, string[] args)
     {
@@ -33,8 +33,11 @@ internal static class LocalServer
         await using var app = Build(settings, args);
         await FunctionServices.WarmUpAsync(app.Services, CancellationToken.None).ConfigureAwait(false);
         var models = settings.Bucket is { } bucket ? $"s3://{bucket}/{LambdaContract.ModelsPrefix}" : settings.ModelDirectory;
-        app.Logger.LogInformation("Serving the Open Inference Protocol on http://127.0.0.1:{Port}/v2 with models from {Models}", settings.Port, models);
+        LogServing(app.Logger, settings.Port, models);
         await app.RunAsync().ConfigureAwait(false);
         return 0;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving the Open Inference Protocol on http://127.0.0.1:{Port}/v2 with models from {Models}")]
+    private static partial void LogServing(ILogger logger, int port, string models);
 }

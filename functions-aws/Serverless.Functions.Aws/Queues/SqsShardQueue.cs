@@ -13,7 +13,7 @@ namespace Serverless.Functions.Aws.Queues;
 /// as a <see cref="BatchStoreException"/>, so the planning invocation fails and is delivered again. A planner that runs
 /// again sends every shard again: delivery is at least once anyway, and a worker skips a shard whose part exists.
 /// </summary>
-internal sealed class SqsShardQueue(IAmazonSQS sqs, SqsQueueAddress queue, ILogger<SqsShardQueue> logger, TimeProvider? time = null) : IShardQueue
+internal sealed partial class SqsShardQueue(IAmazonSQS sqs, SqsQueueAddress queue, ILogger<SqsShardQueue> logger, TimeProvider? time = null) : IShardQueue
 {
     /// <summary>SQS's limit on entries in one SendMessageBatch.</summary>
     public const int MaxBatchEntries = 10;
@@ -76,10 +76,11 @@ internal sealed class SqsShardQueue(IAmazonSQS sqs, SqsQueueAddress queue, ILogg
 
             var retry = failed.Select(entry => entry.Id).ToHashSet(StringComparer.Ordinal);
             pending = [.. pending.Where(entry => retry.Contains(entry.Id))];
-            logger.LogWarning(
-                "SQS refused {Failed} shard message(s) on attempt {Attempt} ({Code}: {Message}); sending them again",
-                failed.Count, attempt, first.Code, first.Message);
+            LogRefused(logger, failed.Count, attempt, first.Code, first.Message);
             await Task.Delay(FirstBackoff * (1 << (attempt - 1)), _time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SQS refused {Failed} shard message(s) on attempt {Attempt} ({Code}: {Message}); sending them again")]
+    private static partial void LogRefused(ILogger logger, int failed, int attempt, string code, string message);
 }

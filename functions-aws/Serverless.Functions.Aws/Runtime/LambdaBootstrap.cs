@@ -13,7 +13,7 @@ internal interface ILambdaHandler
 /// then next → handle → response or error, forever. A handler exception is reported and the loop goes on;
 /// a 403 or 5xx from the Runtime API, or losing it, ends the process with a non-zero code.
 /// </summary>
-internal sealed class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, ILogger<LambdaBootstrap> logger)
+internal sealed partial class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, ILogger<LambdaBootstrap> logger)
 {
     public const string TraceIdVariable = "_X_AMZN_TRACE_ID";
 
@@ -35,14 +35,14 @@ internal sealed class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, 
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            logger.LogCritical(e, "Initialisation failed: {Message}", e.Message);
+            LogInitFailed(logger, e, e.Message);
             try
             {
                 await api.PostInitErrorAsync(LambdaError.FromException(e), stopping).ConfigureAwait(false);
             }
             catch (Exception post) when (post is LambdaRuntimeApiException or HttpRequestException)
             {
-                logger.LogError(post, "Could not report the initialisation error");
+                LogInitErrorNotReported(logger, post);
             }
 
             return InitFailedExitCode;
@@ -61,7 +61,7 @@ internal sealed class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, 
             }
             catch (Exception e) when (e is LambdaRuntimeApiException or HttpRequestException)
             {
-                logger.LogCritical(e, "The Runtime API failed to hand over the next invocation; exiting");
+                LogNextFailed(logger, e);
                 return RuntimeApiFailedExitCode;
             }
 
@@ -96,7 +96,7 @@ internal sealed class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, 
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                logger.LogError(e, "Invocation {RequestId} failed: {Message}", invocation.RequestId, e.Message);
+                LogInvocationFailed(logger, e, invocation.RequestId, e.Message);
                 await api.PostErrorAsync(invocation.RequestId, LambdaError.FromException(e), stopping).ConfigureAwait(false);
                 return true;
             }
@@ -107,7 +107,7 @@ internal sealed class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, 
             }
             catch (LambdaRuntimeApiException e) when (e.StatusCode == 413)
             {
-                logger.LogError("Invocation {RequestId}: the response of {Bytes} bytes is over the Runtime API's limit", invocation.RequestId, response.Length);
+                LogResponseTooLarge(logger, invocation.RequestId, response.Length);
                 var error = new LambdaError("Function.ResponseSizeTooLarge", $"the response of {response.Length} bytes is over Lambda's limit", []);
                 await api.PostErrorAsync(invocation.RequestId, error, stopping).ConfigureAwait(false);
             }
@@ -117,13 +117,34 @@ internal sealed class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, 
         catch (LambdaRuntimeApiException e) when (!e.IsFatal)
         {
             // 400: the id is unknown to the API (the invocation timed out, say); nothing to answer any more.
-            logger.LogWarning(e, "The Runtime API refused the answer to {RequestId}", invocation.RequestId);
+            LogAnswerRefused(logger, e, invocation.RequestId);
             return true;
         }
         catch (Exception e) when (e is LambdaRuntimeApiException or HttpRequestException)
         {
-            logger.LogCritical(e, "The Runtime API refused the answer to {RequestId}; exiting", invocation.RequestId);
+            LogAnswerRefusedExiting(logger, e, invocation.RequestId);
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Initialisation failed: {Message}")]
+    private static partial void LogInitFailed(ILogger logger, Exception exception, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not report the initialisation error")]
+    private static partial void LogInitErrorNotReported(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The Runtime API failed to hand over the next invocation; exiting")]
+    private static partial void LogNextFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Invocation {RequestId} failed: {Message}")]
+    private static partial void LogInvocationFailed(ILogger logger, Exception exception, string requestId, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Invocation {RequestId}: the response of {Bytes} bytes is over the Runtime API's limit")]
+    private static partial void LogResponseTooLarge(ILogger logger, string requestId, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The Runtime API refused the answer to {RequestId}")]
+    private static partial void LogAnswerRefused(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The Runtime API refused the answer to {RequestId}; exiting")]
+    private static partial void LogAnswerRefusedExiting(ILogger logger, Exception exception, string requestId);
 }

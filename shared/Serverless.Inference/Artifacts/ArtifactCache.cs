@@ -17,7 +17,7 @@ namespace Serverless.Inference.Artifacts;
 /// Entries unused for <see cref="MaxAge"/>, and the least recently used beyond the size budget, are removed
 /// after each download; never those this process is using.
 /// </summary>
-public sealed class ArtifactCache
+public sealed partial class ArtifactCache
 {
     private const string HashSuffix = ".sha256";
     private const string HashPrefix = "sha256:";
@@ -56,9 +56,7 @@ public sealed class ArtifactCache
                     RootRejection = rejection;
                     if (rejection is not null)
                     {
-                        _logger.LogWarning(
-                            "Artifact cache folder {Folder} is not used because {Reason}; using {Fallback} instead",
-                            _configuredRoot, rejection, _root);
+                        LogRootRejected(_logger, _configuredRoot, rejection, _root);
                     }
                 }
 
@@ -163,7 +161,7 @@ public sealed class ArtifactCache
             return true;
         }
 
-        _logger.LogWarning("Cached copy of {File} is downloaded again because {Reason}", file.Path.ToString(), problem);
+        LogDownloadedAgain(_logger, file.Path.ToString(), problem);
         File.Delete(target);
         File.Delete(target + HashSuffix);
         return false;
@@ -294,7 +292,7 @@ public sealed class ArtifactCache
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Eviction only saves space; a download that succeeded must not fail because of it.
-                _logger.LogWarning(e, "Artifact cache eviction in {Folder} failed", Root);
+                LogEvictionFailed(_logger, e, Root);
             }
         }
     }
@@ -329,4 +327,13 @@ public sealed class ArtifactCache
 
     private static string Hash(string text) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 16));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Artifact cache folder {Folder} is not used because {Reason}; using {Fallback} instead")]
+    private static partial void LogRootRejected(ILogger logger, string folder, string reason, string fallback);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cached copy of {File} is downloaded again because {Reason}")]
+    private static partial void LogDownloadedAgain(ILogger logger, string file, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Artifact cache eviction in {Folder} failed")]
+    private static partial void LogEvictionFailed(ILogger logger, Exception exception, string folder);
 }

@@ -7,7 +7,7 @@ namespace Serverless.Inference.Artifacts;
 /// or a derived file; its last use is its newest modification time, which the cache touches on first use per
 /// process. Only names the cache itself writes are considered, so nothing else in the folder is ever removed.
 /// </summary>
-internal static class ArtifactEviction
+internal static partial class ArtifactEviction
 {
     private const int SlotNameLength = 32;
     private const string DerivedFolder = "derived";
@@ -43,9 +43,8 @@ internal static class ArtifactEviction
 
         if (removed.Count > 0)
         {
-            logger.LogInformation(
-                "Artifact cache removed {Count} entries ({Bytes} bytes) from {Folder}; {Remaining} bytes remain of a {Budget} byte budget",
-                removed.Count, removed.Sum(entry => entry.Bytes), root, total, limit);
+            var removedBytes = removed.Sum(entry => entry.Bytes);
+            LogRemoved(logger, removed.Count, removedBytes, root, total, limit);
         }
     }
 
@@ -117,6 +116,9 @@ internal static class ArtifactEviction
 
     private static bool IsHash(string name) =>
         name.Length == SlotNameLength && name.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Artifact cache removed {Count} entries ({Bytes} bytes) from {Folder}; {Remaining} bytes remain of a {Budget} byte budget")]
+    private static partial void LogRemoved(ILogger logger, int count, long bytes, string folder, long remaining, long budget);
 
     private sealed record Entry(FileSystemInfo Item, long Bytes, DateTime LastUse, bool InUse);
 }

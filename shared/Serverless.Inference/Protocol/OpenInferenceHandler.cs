@@ -18,7 +18,7 @@ namespace Serverless.Inference.Protocol;
 /// The Open Inference Protocol (KServe v2 REST) over any transport: routes, status codes, JSON and the
 /// binary tensor data extension. Adapters only translate their platform's request and response.
 /// </summary>
-public sealed class OpenInferenceHandler
+public sealed partial class OpenInferenceHandler
 {
     public const string ServerName = "serverless-inference";
 
@@ -93,7 +93,7 @@ public sealed class OpenInferenceHandler
 #pragma warning restore CA1031
         {
             var errorId = NewErrorId();
-            _logger.LogError(e, "Unhandled error on {Method} {Path} (error id {ErrorId})", request.Method, ModelNames.Printable(request.Path), errorId);
+            LogUnhandled(_logger, e, request.Method, ModelNames.Printable(request.Path), errorId);
             return Error(500, $"internal error (error id {errorId}); the server log has the details");
         }
     }
@@ -111,16 +111,22 @@ public sealed class OpenInferenceHandler
         }
 
         var errorId = NewErrorId();
-        _logger.Log(
-            status >= 500 ? LogLevel.Warning : LogLevel.Information,
-            e.InnerException,
-            "{Method} {Path} answered {Status} (error id {ErrorId}): {Message}; {Detail}",
-            request.Method,
-            ModelNames.Printable(request.Path),
-            status,
-            errorId,
-            e.Message,
-            e.Detail ?? e.InnerException?.Message);
+        var level = status >= 500 ? LogLevel.Warning : LogLevel.Information;
+        if (_logger.IsEnabled(level))
+        {
+            var path = ModelNames.Printable(request.Path);
+            LogAnswered(
+                _logger,
+                level,
+                e.InnerException,
+                request.Method,
+                path,
+                status,
+                errorId,
+                e.Message,
+                e.Detail ?? e.InnerException?.Message);
+        }
+
         return $"{e.Message} (error id {errorId})";
     }
 
@@ -395,6 +401,13 @@ public sealed class OpenInferenceHandler
 
         return new OipHttpResponse(status, OipHeaders.Json, body, []);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path} (error id {ErrorId})")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path, string errorId);
+
+    // The level is chosen per call: Warning for a 5xx, Information otherwise.
+    [LoggerMessage(Message = "{Method} {Path} answered {Status} (error id {ErrorId}): {Message}; {Detail}")]
+    private static partial void LogAnswered(ILogger logger, LogLevel level, Exception? exception, string method, string path, int status, string errorId, string message, string? detail);
 
     private enum RouteKind
     {
