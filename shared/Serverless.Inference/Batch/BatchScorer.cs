@@ -139,6 +139,7 @@ public sealed class BatchScorer
         private readonly Chunk[] _chunks;
         private Chunk _filling;
         private CancellationTokenSource? _abort;
+        private CancellationToken _callerCancellation;
         private Task _consumer = Task.CompletedTask;
         private IProgress<BatchProgress>? _progress;
 
@@ -203,6 +204,7 @@ public sealed class BatchScorer
         public void Start(IProgress<BatchProgress>? progress, CancellationToken cancellationToken)
         {
             _progress = progress;
+            _callerCancellation = cancellationToken;
             _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             if (_scorer._options.Overlapped)
             {
@@ -263,9 +265,10 @@ public sealed class BatchScorer
                 await _full.Writer.WriteAsync(_filling, _abort!.Token).ConfigureAwait(false);
                 _filling = await _free.Reader.ReadAsync(_abort.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_consumer.IsFaulted)
+            catch (OperationCanceledException) when (!_callerCancellation.IsCancellationRequested)
             {
-                // The consumer failed: its exception, not the cancellation it caused, is what went wrong.
+                // Only the consumer cancels on its own, when it fails: its exception, not the cancellation it caused, is
+                // what went wrong. It may not have finished failing yet, so wait for it rather than test its state.
                 await _consumer.ConfigureAwait(false);
                 throw;
             }

@@ -6,8 +6,9 @@ using Serverless.Inference.Telemetry;
 namespace Serverless.Inference.Serving;
 
 /// <summary>
-/// Triton's dynamic batcher for one loaded model version: concurrent requests wait up to the queue delay to share one
-/// run, which starts at once when their rows reach the largest preferred batch size; each caller gets exactly its rows.
+/// Triton's dynamic batcher for one loaded model version: concurrent requests wait up to the queue delay (counted from
+/// when the model was last free) to share one run, which starts at once when their rows reach the largest preferred
+/// batch size; each caller gets exactly its rows.
 /// Only requests whose tensors agree beyond the first dimension (names, datatypes, other dimensions, outputs asked
 /// for) share a run; text lengths differ before tokenizing, not after, so pipelines merge texts and pad them together.
 /// </summary>
