@@ -28,7 +28,7 @@ internal static class FunctionServices
         if (settings.Bucket is { } bucket)
         {
             services.AddSingleton<IAmazonS3>(_ => S3Clients.Create(settings));
-            services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket));
+            services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket), host => ConfigureHost(host, settings));
             services.AddSingleton<IBatchStore>(provider => new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket));
             // Only /tmp is writable on Lambda; results and parts are staged there before they are published.
             services.AddSingleton(_ => new BatchRunnerOptions
@@ -61,7 +61,7 @@ internal static class FunctionServices
         }
         else
         {
-            services.AddInference(_ => new LocalFolderModelStore(settings.ModelDirectory));
+            services.AddInference(_ => new LocalFolderModelStore(settings.ModelDirectory), host => ConfigureHost(host, settings));
         }
 
         if (settings.ShardQueue is { } shardQueue && settings.ShardDeadLetterQueue is { } shardDeadLetters)
@@ -96,4 +96,7 @@ internal static class FunctionServices
             using var lease = await host.AcquireAsync(ModelNames.Require(model, LambdaContract.WarmupModelsVariable), null, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Lambda gives an instance one invocation at a time, so there is never a concurrent request to batch with.</summary>
+    private static void ConfigureHost(ModelHostOptions host, FunctionSettings settings) => host.DynamicBatching = settings.RuntimeApi is null;
 }

@@ -33,6 +33,12 @@ public sealed class ModelHostOptions
     /// <summary>Intra-op threads for models whose manifest does not say; never left to the runtime to guess.</summary>
     public int DefaultIntraOpThreads { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
+    /// <summary>
+    /// Whether manifests' <c>dynamic_batching</c> is honoured. Off where an instance is given one request at a time
+    /// (a Lambda function): a request would only wait out the queue delay for company that never comes.
+    /// </summary>
+    public bool DynamicBatching { get; set; } = true;
+
     /// <summary>Where remote model files and optimized graphs are cached.</summary>
     public string CacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "serverless-inference");
 }

@@ -95,7 +95,7 @@ internal sealed partial class ModelLoader
             FileIdentity = file.Identity,
             Endpoint = endpoint,
             Gate = _gate,
-            Batcher = manifest.DynamicBatching is { } batching ? new DynamicBatcher(endpoint, manifest.MaxBatchSize, batching, key.Model, key.Version) : null,
+            Batcher = manifest.DynamicBatching is { } batching && _options.DynamicBatching ? new DynamicBatcher(endpoint, manifest.MaxBatchSize, batching, key.Model, key.Version) : null,
         };
     }
 

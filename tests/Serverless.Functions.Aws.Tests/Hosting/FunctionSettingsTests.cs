@@ -71,6 +71,23 @@ public sealed class FunctionSettingsTests
         Assert.Equal(20000, options.Sharding.RowsPerShard);
     }
 
+    [Theory]
+    [InlineData("127.0.0.1:9001", false)]
+    [InlineData(null, true)]
+    public void DynamicBatching_OffUnderTheLambdaRuntime_OnWhenServingKestrel(string? runtimeApi, bool batching)
+    {
+        var settings = FunctionSettings.From(name => name switch
+        {
+            "AWS_LAMBDA_RUNTIME_API" => runtimeApi,
+            LambdaContract.BucketVariable => "b",
+            "AWS_REGION" => "eu-west-1",
+            _ => null,
+        });
+        using var services = new ServiceCollection().AddLogging().AddAwsFunction(settings).BuildServiceProvider();
+
+        Assert.Equal(batching, services.GetRequiredService<Serverless.Inference.Hosting.ModelHostOptions>().DynamicBatching);
+    }
+
     [Fact]
     public void RowsPerShard_Unset_TheCoresDefault()
     {
