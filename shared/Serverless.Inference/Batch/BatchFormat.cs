@@ -23,7 +23,7 @@ public static class BatchFormats
     public static string Extension(this BatchFormat format) => format == BatchFormat.Csv ? "csv" : "jsonl";
 
     /// <summary>The format of <see cref="Extension"/>'s answer, or null.</summary>
-    public static BatchFormat? FromExtension(string extension) => extension switch
+    internal static BatchFormat? FromExtension(string extension) => extension switch
     {
         "csv" => BatchFormat.Csv,
         "jsonl" => BatchFormat.Jsonl,

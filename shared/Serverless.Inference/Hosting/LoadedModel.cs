@@ -40,12 +40,12 @@ internal sealed class LoadedModel
     /// <summary>The model file's own identity in the store, to notice a replaced file.</summary>
     public string FileIdentity { get; init; } = "";
 
-    public ModelManifest Manifest { get; }
+    internal ModelManifest Manifest { get; }
 
-    public OnnxModel Model { get; }
+    internal OnnxModel Model { get; }
 
     /// <summary>What callers talk to: the manifest's pipeline around the model, or the model itself.</summary>
-    public IInferenceModel Endpoint { get; init; } = null!;
+    internal IInferenceModel Endpoint { get; init; } = null!;
 
     public long EstimatedBytes { get; }
 
@@ -99,15 +99,18 @@ public sealed class ModelLease : IDisposable
     /// <summary>Names this exact model: it changes whenever the model file or the manifest changes.</summary>
     public string Identity => Loaded.Identity;
 
-    public ModelManifest Manifest => Loaded.Manifest;
+    internal ModelManifest Manifest => Loaded.Manifest;
 
     /// <summary>The bare ONNX model: its raw tensor signature and session.</summary>
-    public OnnxModel Model => Loaded.Model;
+    internal OnnxModel Model => Loaded.Model;
 
     /// <summary>What callers send and get back: the manifest's pipeline around the model, or the model itself.</summary>
-    public IInferenceModel Endpoint => Loaded.Endpoint;
+    internal IInferenceModel Endpoint => Loaded.Endpoint;
 
     public LoadReport LoadReport => Loaded.Report;
+
+    /// <summary>The bare model's tensor signature.</summary>
+    public ModelSignature Signature => Loaded.Model.Signature;
 
     /// <summary>The working memory one row takes at the largest shape the model accepts.</summary>
     internal long RowBytes => Loaded.Model.RowBytes;
@@ -121,7 +124,7 @@ public sealed class ModelLease : IDisposable
     /// when it does not fit yet. Dispose the reservation when the run is done.
     /// </summary>
     /// <exception cref="InferenceException">PayloadTooLarge when it could never fit; TooManyRequests when an online wait is over.</exception>
-    public ValueTask<MemoryReservation> ReserveAsync(IReadOnlyList<InputTensor> inputs, MemoryWait wait, CancellationToken cancellationToken) =>
+    internal ValueTask<MemoryReservation> ReserveAsync(IReadOnlyList<InputTensor> inputs, MemoryWait wait, CancellationToken cancellationToken) =>
         Loaded.Gate.EnterAsync(Loaded.Endpoint.EstimateWorkingBytes(inputs), wait, cancellationToken);
 
     public void Dispose() => Interlocked.Exchange(ref _model, null)?.Release();

@@ -51,5 +51,5 @@ public static class OipHeaders
 
     public const string Json = "application/json";
 
-    public const string Binary = "application/octet-stream";
+    internal const string Binary = "application/octet-stream";
 }

@@ -23,7 +23,7 @@ public interface IModelStore
 }
 
 /// <summary>A store whose files are already on the local disk, so nothing needs copying into the artifact cache.</summary>
-public interface ILocalModelStore : IModelStore
+internal interface ILocalModelStore : IModelStore
 {
     string GetLocalPath(ModelFilePath path);
 }

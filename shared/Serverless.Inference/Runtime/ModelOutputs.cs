@@ -6,7 +6,7 @@ using Serverless.Inference.Protocol;
 namespace Serverless.Inference.Runtime;
 
 /// <summary>The outputs of one run, owned by the caller until disposed.</summary>
-public sealed class ModelOutputs : IDisposable
+internal sealed class ModelOutputs : IDisposable
 {
     private readonly IDisposable? _owner;
 
@@ -44,7 +44,7 @@ public sealed class ModelOutputs : IDisposable
 /// One output: a view of a native ONNX Runtime value (valid while its <see cref="ModelOutputs"/> lives),
 /// or managed data that a pipeline step produced.
 /// </summary>
-public sealed class OutputTensor
+internal sealed class OutputTensor
 {
     private readonly OrtValue? _value;
     private readonly unsafe byte* _native;

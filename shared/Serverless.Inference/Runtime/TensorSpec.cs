@@ -12,7 +12,7 @@ public sealed record TensorSpec(string Name, TensorDataType DataType, IReadOnlyL
 
 public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyList<TensorSpec> Outputs)
 {
-    public TensorSpec? FindInput(string name) => Inputs.FirstOrDefault(input => input.Name == name);
+    internal TensorSpec? FindInput(string name) => Inputs.FirstOrDefault(input => input.Name == name);
 
-    public TensorSpec? FindOutput(string name) => Outputs.FirstOrDefault(output => output.Name == name);
+    internal TensorSpec? FindOutput(string name) => Outputs.FirstOrDefault(output => output.Name == name);
 }

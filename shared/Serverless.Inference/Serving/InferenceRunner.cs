@@ -8,7 +8,7 @@ namespace Serverless.Inference.Serving;
 /// The inference path every transport shares (REST, gRPC): find the model version, reserve the run's working memory,
 /// run. Transports only parse requests and write responses around it.
 /// </summary>
-public sealed class InferenceRunner(ModelHost host)
+internal sealed class InferenceRunner(ModelHost host)
 {
     public ModelHost Host => host;
 
@@ -41,7 +41,7 @@ public sealed class InferenceRunner(ModelHost host)
 }
 
 /// <summary>A request's outputs and the model version that produced them; holds the version and the outputs' memory until disposed.</summary>
-public sealed class InferenceResult(ModelLease lease, MemoryReservation memory, ModelOutputs outputs) : IDisposable
+internal sealed class InferenceResult(ModelLease lease, MemoryReservation memory, ModelOutputs outputs) : IDisposable
 {
     public string ModelName => lease.Name;
 
