@@ -129,6 +129,3 @@ public sealed record BatchSummary
         return buffer.WrittenSpan.ToArray();
     }
 }
-
-/// <summary>Progress of a running batch, reported after each micro-batch.</summary>
-public readonly record struct BatchProgress(long Rows, long FailedRows, long BytesRead);
