@@ -15,14 +15,15 @@ internal static class ModelsCommand
             return 2;
         }
 
-        using var host = new ModelHost(new LocalFolderModelStore(repository), new ModelHostOptions());
-        var failed = await ShowAsync(host, loadModels: true, cancellationToken);
+        var store = new LocalFolderModelStore(repository);
+        using var host = new ModelHost(store, new ModelHostOptions());
+        var failed = await ShowAsync(host, store.Description, loadModels: true, cancellationToken);
         return failed == 0 ? 0 : 1;
     }
 
     /// <summary>Prints one row per model, loading each to read its signature.</summary>
     /// <returns>The number of models that failed to load.</returns>
-    public static async Task<int> ShowAsync(ModelHost host, bool loadModels, CancellationToken cancellationToken)
+    public static async Task<int> ShowAsync(ModelHost host, string repository, bool loadModels, CancellationToken cancellationToken)
     {
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumns("[bold]model[/]", "[bold]versions[/]", "[bold]inputs[/]", "[bold]outputs[/]", "[bold]load[/]");
@@ -44,8 +45,8 @@ internal static class ModelsCommand
                 table.AddRow(
                     Markup.Escape(status.Name),
                     Markup.Escape(versions),
-                    Markup.Escape(string.Join("\n", lease.Model.Signature.Inputs)),
-                    Markup.Escape(string.Join("\n", lease.Model.Signature.Outputs)),
+                    Markup.Escape(string.Join("\n", lease.Signature.Inputs)),
+                    Markup.Escape(string.Join("\n", lease.Signature.Outputs)),
                     $"{lease.LoadReport.Total.TotalMilliseconds:F0} ms");
             }
             catch (InferenceException e)
@@ -57,7 +58,7 @@ internal static class ModelsCommand
 
         if (statuses.Count == 0)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]The repository {host.Store.Description} holds no models.[/]");
+            AnsiConsole.MarkupLineInterpolated($"[yellow]The repository {repository} holds no models.[/]");
         }
         else
         {

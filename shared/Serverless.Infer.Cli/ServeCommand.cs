@@ -38,7 +38,7 @@ internal static class ServeCommand
         await using var app = Build(settings);
         if (settings.Warmup)
         {
-            await ModelsCommand.ShowAsync(app.Services.GetRequiredService<ModelHost>(), loadModels: true, cancellationToken);
+            await ModelsCommand.ShowAsync(app.Services.GetRequiredService<ModelHost>(), Path.GetFullPath(settings.Repository), loadModels: true, cancellationToken);
         }
 
         if (await TryStartAsync(app, cancellationToken) is { } failure)

@@ -34,7 +34,7 @@ public static class OpenInferenceEndpoints
         await WriteAsync(response, context.Response, context.RequestAborted).ConfigureAwait(false);
     }
 
-    public static async Task WriteAsync(OipHttpResponse response, HttpResponse target, CancellationToken cancellationToken)
+    internal static async Task WriteAsync(OipHttpResponse response, HttpResponse target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(target);

@@ -14,7 +14,7 @@ public static class OpenInferenceGrpcEndpoints
     /// Larger answers are refused rather than sent: far above any model here (ResNet18 answers 4 KB), and a client
     /// receives 4 MB by default, so one that asks for more has raised its own limit on purpose.
     /// </summary>
-    public const int MaxSendMessageBytes = 64 * 1024 * 1024;
+    internal const int MaxSendMessageBytes = 64 * 1024 * 1024;
 
     /// <summary>Adds the gRPC service over the host's <see cref="ModelHost"/>; requests obey its <see cref="RequestLimits"/>.</summary>
     public static IServiceCollection AddOpenInferenceGrpc(this IServiceCollection services)

@@ -1,20 +1,5 @@
 namespace Serverless.Inference;
 
-/// <summary>What went wrong, in terms every transport can map to its own status codes.</summary>
-public enum InferenceErrorKind
-{
-    BadRequest,
-    NotFound,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    RequestTimeout,
-    TooManyRequests,
-    Unavailable,
-    Cancelled,
-    Internal,
-    UnsupportedMediaType,
-}
-
 /// <summary>An error whose message is safe and useful to show to the caller; <see cref="Detail"/> is for the log only.</summary>
 public sealed class InferenceException : Exception
 {

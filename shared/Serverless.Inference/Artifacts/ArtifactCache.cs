@@ -17,7 +17,7 @@ namespace Serverless.Inference.Artifacts;
 /// Entries unused for <see cref="MaxAge"/>, and the least recently used beyond the size budget, are removed
 /// after each download; never those this process is using.
 /// </summary>
-public sealed partial class ArtifactCache
+internal sealed partial class ArtifactCache
 {
     private const string HashSuffix = ".sha256";
     private const string HashPrefix = "sha256:";

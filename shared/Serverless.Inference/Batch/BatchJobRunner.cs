@@ -8,49 +8,6 @@ using Serverless.Inference.Telemetry;
 
 namespace Serverless.Inference.Batch;
 
-public enum BatchOutcomeKind
-{
-    /// <summary>Results and summary were published.</summary>
-    Scored,
-
-    /// <summary>This input was already scored by this model (a repeated or racing delivery), or is gone; nothing was written.</summary>
-    AlreadyScored,
-
-    /// <summary>The file failed as a whole and will be tried again; the platform should redeliver it.</summary>
-    WillRetry,
-
-    /// <summary>The file was set aside under failed/ (too many attempts, an error retrying cannot change, a refused name), or refused and logged where it cannot be moved.</summary>
-    Failed,
-
-    /// <summary>Not a batch input: an attachment under <c>incoming/_attachments/</c>.</summary>
-    Ignored,
-
-    /// <summary>Too big for one invocation: planned into shards, one queue message each; the shard workers publish the result.</summary>
-    Sharded,
-}
-
-public sealed record BatchOutcome(BatchOutcomeKind Kind, string Key, string? ResultsKey = null, BatchSummary? Summary = null, string? Error = null);
-
-public sealed class BatchRunnerOptions
-{
-    /// <summary>Whole-file attempts before the file is moved to failed/.</summary>
-    public int MaxAttempts { get; set; } = 3;
-
-    /// <summary>Where results are written before they are published; on Lambda this must be under /tmp.</summary>
-    public string WorkDirectory { get; set; } = Path.GetTempPath();
-
-    /// <summary>
-    /// Time kept back before a deadline: a run still going then is stopped and counted as an attempt, with this long
-    /// left to record it; a file whose deadline is already this close is not started.
-    /// </summary>
-    public TimeSpan DeadlineReserve { get; set; } = TimeSpan.FromSeconds(5);
-
-    public BatchOptions Scoring { get; set; } = new();
-
-    /// <summary>How big files are split when the runner has a shard queue.</summary>
-    public Sharding.ShardingOptions Sharding { get; set; } = new();
-}
-
 /// <summary>
 /// The batch contract, the same on every store: an input already scored for the same input and model identities is
 /// skipped; results are published create-only so racing runs leave one; a file that fails as a whole is retried a

@@ -15,7 +15,7 @@ public static class BatchKeyRule
     public const int MaxKeyBytes = 960;
 
     /// <summary>Most local file systems' limit on one file or folder name.</summary>
-    public const int MaxSegmentBytes = 255;
+    internal const int MaxSegmentBytes = 255;
 
     /// <summary>Null when <paramref name="key"/> is safe, else the rule it breaks.</summary>
     public static string? Problem(string? key) => Problem(key, MaxKeyBytes, MaxSegmentBytes);

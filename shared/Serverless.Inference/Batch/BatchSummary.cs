@@ -45,7 +45,7 @@ public sealed record BatchSummary
     /// The summary of a whole file from its shards' summaries: rows and model time added up, the job's wall time from
     /// <paramref name="startedAt"/> to <paramref name="endedAt"/>.
     /// </summary>
-    public static BatchSummary AddUp(IReadOnlyList<BatchSummary> shards, DateTimeOffset startedAt, DateTimeOffset endedAt)
+    internal static BatchSummary AddUp(IReadOnlyList<BatchSummary> shards, DateTimeOffset startedAt, DateTimeOffset endedAt)
     {
         ArgumentNullException.ThrowIfNull(shards);
         var first = shards[0];
@@ -129,6 +129,3 @@ public sealed record BatchSummary
         return buffer.WrittenSpan.ToArray();
     }
 }
-
-/// <summary>Progress of a running batch, reported after each micro-batch.</summary>
-public readonly record struct BatchProgress(long Rows, long FailedRows, long BytesRead);

@@ -3,12 +3,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Serverless.Inference.Batch;
 
-/// <summary>What one sweep found and did.</summary>
-/// <param name="Listed">Objects under incoming/ seen.</param>
-/// <param name="Old">Of those, the ones older than the threshold (attachments left out).</param>
-/// <param name="Complete">False when the file or time bound stopped the sweep before the listing ended.</param>
-public sealed record SweepSummary(int Listed, int Old, int Scored, int AlreadyScored, int Failed, int WillRetry, bool Complete);
-
 /// <summary>
 /// Picks up files whose event never came (dropped after its retries, a subscription added later): every object under
 /// incoming/ older than <see cref="IncomingSweepOptions.OlderThan"/> goes through the same runner as an event would.

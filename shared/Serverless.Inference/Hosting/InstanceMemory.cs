@@ -6,18 +6,18 @@ namespace Serverless.Inference.Hosting;
 public sealed record InstanceMemory(long Bytes, string Source)
 {
     /// <summary>Azure app setting (Flex Consumption's instance memory, set by the templates), also read locally.</summary>
-    public const string SettingVariable = "Inference__InstanceMemoryMB";
+    internal const string SettingVariable = "Inference__InstanceMemoryMB";
 
     /// <summary>Set by Lambda to the function's configured memory.</summary>
-    public const string LambdaVariable = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+    internal const string LambdaVariable = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 
-    public static InstanceMemory Detect() => Detect(Environment.GetEnvironmentVariable);
+    internal static InstanceMemory Detect() => Detect(Environment.GetEnvironmentVariable);
 
     /// <summary>
     /// The setting first, then Lambda's own variable, then what the runtime sees: the container's cgroup limit when
     /// there is one, else the machine's memory.
     /// </summary>
-    public static InstanceMemory Detect(Func<string, string?> variable)
+    internal static InstanceMemory Detect(Func<string, string?> variable)
     {
         ArgumentNullException.ThrowIfNull(variable);
         foreach (var name in new[] { SettingVariable, LambdaVariable })

@@ -4,12 +4,6 @@ using Serverless.Inference.Serving;
 
 namespace Serverless.Inference.Hosting;
 
-/// <summary>Time spent in each phase of a model load.</summary>
-public sealed record LoadReport(TimeSpan Download, TimeSpan SessionCreate, TimeSpan Warmup, bool OptimizedGraphFromCache)
-{
-    public TimeSpan Total => Download + SessionCreate + Warmup;
-}
-
 /// <summary>
 /// A loaded model version with a reference count: the host holds one reference, each request another.
 /// The session is disposed when the last reference goes, so an evicted or replaced model lets requests
@@ -40,12 +34,12 @@ internal sealed class LoadedModel
     /// <summary>The model file's own identity in the store, to notice a replaced file.</summary>
     public string FileIdentity { get; init; } = "";
 
-    public ModelManifest Manifest { get; }
+    internal ModelManifest Manifest { get; }
 
-    public OnnxModel Model { get; }
+    internal OnnxModel Model { get; }
 
     /// <summary>What callers talk to: the manifest's pipeline around the model, or the model itself.</summary>
-    public IInferenceModel Endpoint { get; init; } = null!;
+    internal IInferenceModel Endpoint { get; init; } = null!;
 
     public long EstimatedBytes { get; }
 
@@ -81,48 +75,4 @@ internal sealed class LoadedModel
             Model.Dispose();
         }
     }
-}
-
-/// <summary>A request's hold on a model version; dispose it when the request is done.</summary>
-public sealed class ModelLease : IDisposable
-{
-    private LoadedModel? _model;
-
-    internal ModelLease(LoadedModel model) => _model = model;
-
-    private LoadedModel Loaded => _model ?? throw new ObjectDisposedException(nameof(ModelLease));
-
-    public string Name => Loaded.Name;
-
-    public string Version => Loaded.Version;
-
-    /// <summary>Names this exact model: it changes whenever the model file or the manifest changes.</summary>
-    public string Identity => Loaded.Identity;
-
-    public ModelManifest Manifest => Loaded.Manifest;
-
-    /// <summary>The bare ONNX model: its raw tensor signature and session.</summary>
-    public OnnxModel Model => Loaded.Model;
-
-    /// <summary>What callers send and get back: the manifest's pipeline around the model, or the model itself.</summary>
-    public IInferenceModel Endpoint => Loaded.Endpoint;
-
-    public LoadReport LoadReport => Loaded.Report;
-
-    /// <summary>The working memory one row takes at the largest shape the model accepts.</summary>
-    internal long RowBytes => Loaded.Model.RowBytes;
-
-    internal RequestMemoryGate Gate => Loaded.Gate;
-
-    internal DynamicBatcher? Batcher => Loaded.Batcher;
-
-    /// <summary>
-    /// Reserves the working memory a run on these inputs is estimated to need, waiting for running requests to finish
-    /// when it does not fit yet. Dispose the reservation when the run is done.
-    /// </summary>
-    /// <exception cref="InferenceException">PayloadTooLarge when it could never fit; TooManyRequests when an online wait is over.</exception>
-    public ValueTask<MemoryReservation> ReserveAsync(IReadOnlyList<InputTensor> inputs, MemoryWait wait, CancellationToken cancellationToken) =>
-        Loaded.Gate.EnterAsync(Loaded.Endpoint.EstimateWorkingBytes(inputs), wait, cancellationToken);
-
-    public void Dispose() => Interlocked.Exchange(ref _model, null)?.Release();
 }

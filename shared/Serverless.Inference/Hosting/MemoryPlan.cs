@@ -5,7 +5,7 @@ namespace Serverless.Inference.Hosting;
 /// what loaded models may hold (least recently used ones are released beyond it), and what running requests may use
 /// at once (each reserves its estimate before it runs).
 /// </summary>
-public sealed record MemoryPlan(InstanceMemory Instance, long ReservedBytes, long ModelBytes, long RequestBytes)
+internal sealed record MemoryPlan(InstanceMemory Instance, long ReservedBytes, long ModelBytes, long RequestBytes)
 {
     public static MemoryPlan From(ModelHostOptions options)
     {

@@ -1,7 +1,7 @@
 namespace Serverless.Inference.Hosting;
 
 /// <summary>Memory held for one run; disposing it lets the next waiting run go.</summary>
-public sealed class MemoryReservation : IDisposable
+internal sealed class MemoryReservation : IDisposable
 {
     private RequestMemoryGate? _gate;
 

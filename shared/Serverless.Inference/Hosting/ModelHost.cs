@@ -34,14 +34,14 @@ public sealed partial class ModelHost : IDisposable
     }
 
     /// <summary>How the instance's memory is split between the process, loaded models and running requests.</summary>
-    public MemoryPlan Memory { get; }
+    internal MemoryPlan Memory { get; }
 
     /// <summary>Where runs reserve their working memory (<see cref="ModelLease.ReserveAsync"/>).</summary>
-    public RequestMemoryGate Gate { get; }
+    internal RequestMemoryGate Gate { get; }
 
-    public IModelStore Store { get; }
+    internal IModelStore Store { get; }
 
-    public ArtifactCache Cache { get; }
+    internal ArtifactCache Cache { get; }
 
     /// <summary>Session creations so far, for tests and diagnostics.</summary>
     public int SessionsCreated => _loader.SessionsCreated;
@@ -94,7 +94,7 @@ public sealed partial class ModelHost : IDisposable
     /// so the next request loads it afresh from the store.
     /// </summary>
     /// <returns>Whether any version was loaded.</returns>
-    public bool Unload(string name)
+    internal bool Unload(string name)
     {
         ModelNames.Require(name, "model name");
         _catalog.Forget(name);

@@ -8,7 +8,7 @@ namespace Serverless.Inference.Hosting;
 /// the line of waiting requests is full, or a request has waited its maximum, it is told to come back (429). Waiters are
 /// served in order, so a large request is not starved by a stream of small ones.
 /// </summary>
-public sealed class RequestMemoryGate
+internal sealed class RequestMemoryGate
 {
     private readonly Lock _gate = new();
     private readonly LinkedList<Waiter> _waiting = new();

@@ -4,7 +4,7 @@ namespace Serverless.Inference.Pipelines;
 
 /// <summary>The <c>pipeline</c> section of <c>model.json</c>: what callers send, the steps around the model, what they get back.</summary>
 // Settable rather than init-only: the JSON source generator resets unset init-only properties to default.
-public sealed record PipelineManifest
+internal sealed record PipelineManifest
 {
     /// <summary>What a caller sends, e.g. <c>{"name": "text", "datatype": "BYTES", "shape": [-1]}</c>; -1 for a dynamic dimension.</summary>
     public IReadOnlyList<PipelineTensorSpec> Inputs { get; set; } = [];
@@ -17,7 +17,7 @@ public sealed record PipelineManifest
     public IReadOnlyList<PipelineTensorSpec> Outputs { get; set; } = [];
 }
 
-public sealed record PipelineTensorSpec(string Name, string Datatype, IReadOnlyList<long> Shape)
+internal sealed record PipelineTensorSpec(string Name, string Datatype, IReadOnlyList<long> Shape)
 {
     internal TensorSpec ToSpec(string source) =>
         TensorDataTypes.TryParse(Datatype, out var type)

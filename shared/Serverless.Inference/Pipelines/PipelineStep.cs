@@ -17,7 +17,7 @@ namespace Serverless.Inference.Pipelines;
 [JsonDerivedType(typeof(Steps.SoftmaxStep), "softmax")]
 [JsonDerivedType(typeof(Steps.TopKStep), "top_k")]
 [JsonDerivedType(typeof(Steps.ArgmaxLabelStep), "argmax_label")]
-public abstract record PipelineStep
+internal abstract record PipelineStep
 {
     /// <summary>The tensors the step reads.</summary>
     [JsonIgnore]

@@ -4,7 +4,7 @@ using Serverless.Inference.Runtime;
 namespace Serverless.Inference.Pipelines;
 
 /// <summary>A tensor between pipeline steps: managed memory, numbers as little-endian bytes, BYTES as byte strings.</summary>
-public sealed class PipelineTensor
+internal sealed class PipelineTensor
 {
     private PipelineTensor(string name, TensorDataType dataType, long[] shape, int elementCount, byte[]? data, byte[][]? strings)
     {

@@ -3,7 +3,7 @@ using Serverless.Inference.Runtime;
 namespace Serverless.Inference.Protocol;
 
 /// <summary>A parsed Open Inference Protocol inference request. Owns its input buffers.</summary>
-public sealed class InferRequest : IDisposable
+internal sealed class InferRequest : IDisposable
 {
     public string? Id { get; init; }
 
@@ -28,7 +28,7 @@ public sealed class InferRequest : IDisposable
 }
 
 /// <param name="Binary">The output's own <c>binary_data</c> parameter, or null to follow the request's.</param>
-public sealed record RequestedOutput(string Name, bool? Binary);
+internal sealed record RequestedOutput(string Name, bool? Binary);
 
 /// <summary>An OIP parameter: its value is a string, a number or a boolean, kept as the JSON text it came as.</summary>
-public sealed record Parameter(string Name, byte[] RawJsonValue);
+internal sealed record Parameter(string Name, byte[] RawJsonValue);

@@ -8,7 +8,7 @@ namespace Serverless.Inference.Protocol;
 /// buffers: numbers are decoded into place with no per-element allocation, and every size is checked
 /// against the bytes actually present before anything is allocated.
 /// </summary>
-public static class InferRequestReader
+internal static class InferRequestReader
 {
     public static InferRequest Read(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, RequestLimits limits)
     {

@@ -10,7 +10,7 @@ namespace Serverless.Inference.Protocol;
 /// Writes an inference response: the JSON header, then the binary section for outputs sent as binary
 /// (in the order they appear in the header), as the binary tensor data extension lays it out.
 /// </summary>
-public static class InferResponseWriter
+internal static class InferResponseWriter
 {
     internal static readonly JsonWriterOptions WriterOptions = new()
     {

@@ -20,7 +20,7 @@ namespace Serverless.Inference.Protocol;
 /// </summary>
 public sealed partial class OpenInferenceHandler
 {
-    public const string ServerName = "serverless-inference";
+    internal const string ServerName = "serverless-inference";
 
     private static readonly string ServerVersion =
         typeof(OpenInferenceHandler).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -132,7 +132,7 @@ public sealed partial class OpenInferenceHandler
 
     private static string NewErrorId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
-    public static int StatusOf(InferenceErrorKind kind) => kind switch
+    internal static int StatusOf(InferenceErrorKind kind) => kind switch
     {
         InferenceErrorKind.BadRequest => 400,
         InferenceErrorKind.NotFound => 404,

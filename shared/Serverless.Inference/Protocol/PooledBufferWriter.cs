@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Serverless.Inference.Protocol;
 
 /// <summary>An <see cref="IBufferWriter{T}"/> over pooled arrays, for response bodies built once and sent once.</summary>
-public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
     private int _written;

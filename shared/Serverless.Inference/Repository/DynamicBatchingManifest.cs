@@ -8,7 +8,7 @@ namespace Serverless.Inference.Repository;
 /// <param name="MaxQueueDelayMicroseconds">The longest a request waits for others to join its run.</param>
 /// <param name="PreferredBatchSize">Row counts worth running at once without waiting longer; empty: <c>max_batch_size</c>.</param>
 /// <param name="MaxQueueSize">The most requests waiting per model version; beyond it a request is answered 429.</param>
-public sealed record DynamicBatchingManifest(
+internal sealed record DynamicBatchingManifest(
     long MaxQueueDelayMicroseconds = 2_000,
     IReadOnlyList<int>? PreferredBatchSize = null,
     int MaxQueueSize = 1_024)

@@ -23,37 +23,7 @@ public interface IModelStore
 }
 
 /// <summary>A store whose files are already on the local disk, so nothing needs copying into the artifact cache.</summary>
-public interface ILocalModelStore : IModelStore
+internal interface ILocalModelStore : IModelStore
 {
     string GetLocalPath(ModelFilePath path);
-}
-
-/// <param name="Identity">Changes whenever the content changes: a content hash or an ETag.</param>
-public sealed record StoredFile(ModelFilePath Path, string Identity, long Length);
-
-/// <summary>A validated path inside a model repository: model, optional version, file name.</summary>
-public sealed record ModelFilePath
-{
-    public const string ManifestFileName = "model.json";
-    public const string ModelFileName = "model.onnx";
-
-    public ModelFilePath(string model, string? version, string fileName)
-    {
-        Model = ModelNames.Require(model, "model name");
-        Version = version is null ? null : ModelNames.Require(version, "model version");
-        FileName = ModelNames.Require(fileName, "file name");
-    }
-
-    public string Model { get; }
-
-    public string? Version { get; }
-
-    public string FileName { get; }
-
-    public static ModelFilePath Manifest(string model) => new(model, null, ManifestFileName);
-
-    public static ModelFilePath Onnx(string model, string version) => new(model, version, ModelFileName);
-
-    /// <summary>The path relative to the repository root, with forward slashes.</summary>
-    public override string ToString() => Version is null ? $"{Model}/{FileName}" : $"{Model}/{Version}/{FileName}";
 }

@@ -6,7 +6,7 @@ namespace Serverless.Inference.Repository;
 
 /// <summary>The content of <c>models/&lt;name&gt;/model.json</c>. Every field is optional.</summary>
 // Settable rather than init-only: the JSON source generator resets unset init-only properties to default.
-public sealed record ModelManifest
+internal sealed record ModelManifest
 {
     /// <summary>Informational; "onnxruntime_onnx" is the only platform served.</summary>
     public string Platform { get; set; } = "onnxruntime_onnx";
@@ -140,12 +140,12 @@ public sealed record ModelManifest
 
 /// <param name="RowsPerShard">The most rows a shard of a big file holds (about what one invocation scores in a few minutes).</param>
 /// <param name="BytesPerShard">The most input bytes a shard holds.</param>
-public sealed record BatchManifest(int? RowsPerShard = null, long? BytesPerShard = null);
+internal sealed record BatchManifest(int? RowsPerShard = null, long? BytesPerShard = null);
 
 /// <param name="Shape">A more precise shape than the model declares: same rank, -1 for a dynamic dimension.</param>
 /// <param name="Columns">For batch CSV files: the columns that fill this input's row, in order.</param>
 /// <param name="MaxShape">An input's largest accepted size per dimension (-1: unbounded), e.g. a sequence limit.</param>
-public sealed record TensorOverride(string Name, IReadOnlyList<long>? Shape = null, IReadOnlyList<string>? Columns = null, IReadOnlyList<long>? MaxShape = null);
+internal sealed record TensorOverride(string Name, IReadOnlyList<long>? Shape = null, IReadOnlyList<string>? Columns = null, IReadOnlyList<long>? MaxShape = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

@@ -9,18 +9,18 @@ namespace Serverless.Inference.Repository;
 /// </summary>
 public static class ModelNames
 {
-    public const int MaxLength = 64;
-    public const string Rule = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}";
+    internal const int MaxLength = 64;
+    internal const string Rule = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}";
 
     public static bool IsValid([NotNullWhen(true)] string? name) => name is not null && IsValid(name.AsSpan());
 
     /// <summary>The longest batch file name; results add a run id and a suffix to it, so it may exceed a model name.</summary>
-    public const int MaxFileNameLength = 200;
+    internal const int MaxFileNameLength = 200;
 
     public static bool IsValid(ReadOnlySpan<char> name) => IsValid(name, MaxLength);
 
     /// <summary>The same characters as a model name, for file names in batch storage, up to <see cref="MaxFileNameLength"/>.</summary>
-    public static bool IsValidFileName(ReadOnlySpan<char> name) => IsValid(name, MaxFileNameLength);
+    internal static bool IsValidFileName(ReadOnlySpan<char> name) => IsValid(name, MaxFileNameLength);
 
     private static bool IsValid(ReadOnlySpan<char> name, int maxLength)
     {

@@ -1,7 +1,7 @@
 namespace Serverless.Inference.Runtime;
 
 /// <summary>What a caller talks to: a bare ONNX model, or one wrapped in its manifest's pipeline.</summary>
-public interface IInferenceModel
+internal interface IInferenceModel
 {
     /// <summary>What callers send and get back.</summary>
     ModelSignature Signature { get; }

@@ -7,7 +7,7 @@ namespace Serverless.Inference.Runtime;
 /// One request tensor: numbers as little-endian bytes in a pooled buffer (the layout ONNX Runtime and the
 /// binary protocol share, so neither side converts), or BYTES elements as raw byte strings.
 /// </summary>
-public sealed class InputTensor : IDisposable
+internal sealed class InputTensor : IDisposable
 {
     private readonly bool _ownsBuffer;
     private byte[]? _buffer;

@@ -9,7 +9,7 @@ namespace Serverless.Inference.Runtime;
 /// One ONNX Runtime session for one model version, shared by every request. Inputs are checked against
 /// the signature before anything reaches the runtime, so a caller's mistake becomes a clear 400.
 /// </summary>
-public sealed class OnnxModel : IInferenceModel, IDisposable
+internal sealed class OnnxModel : IInferenceModel, IDisposable
 {
     /// <summary>Runs estimated above this give their arena memory back when they end; smaller ones keep it for the next run.</summary>
     private const long ShrinkArenaAfterBytes = 32L << 20;

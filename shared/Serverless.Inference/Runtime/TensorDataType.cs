@@ -20,7 +20,7 @@ public enum TensorDataType
     Bytes,
 }
 
-public static class TensorDataTypes
+internal static class TensorDataTypes
 {
     private static readonly string[] Names =
         ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];

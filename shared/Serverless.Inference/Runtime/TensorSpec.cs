@@ -9,10 +9,3 @@ public sealed record TensorSpec(string Name, TensorDataType DataType, IReadOnlyL
 {
     public override string ToString() => $"{Name} {DataType.ToProtocolName()}[{string.Join(',', Shape)}]";
 }
-
-public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyList<TensorSpec> Outputs)
-{
-    public TensorSpec? FindInput(string name) => Inputs.FirstOrDefault(input => input.Name == name);
-
-    public TensorSpec? FindOutput(string name) => Outputs.FirstOrDefault(output => output.Name == name);
-}

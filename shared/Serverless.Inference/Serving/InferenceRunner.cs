@@ -1,6 +1,5 @@
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Protocol;
-using Serverless.Inference.Runtime;
 
 namespace Serverless.Inference.Serving;
 
@@ -8,7 +7,7 @@ namespace Serverless.Inference.Serving;
 /// The inference path every transport shares (REST, gRPC): find the model version, reserve the run's working memory,
 /// run. Transports only parse requests and write responses around it.
 /// </summary>
-public sealed class InferenceRunner(ModelHost host)
+internal sealed class InferenceRunner(ModelHost host)
 {
     public ModelHost Host => host;
 
@@ -37,22 +36,5 @@ public sealed class InferenceRunner(ModelHost host)
             lease.Dispose();
             throw;
         }
-    }
-}
-
-/// <summary>A request's outputs and the model version that produced them; holds the version and the outputs' memory until disposed.</summary>
-public sealed class InferenceResult(ModelLease lease, MemoryReservation memory, ModelOutputs outputs) : IDisposable
-{
-    public string ModelName => lease.Name;
-
-    public string Version => lease.Version;
-
-    public ModelOutputs Outputs => outputs;
-
-    public void Dispose()
-    {
-        outputs.Dispose();
-        memory.Dispose();
-        lease.Dispose();
     }
 }

@@ -7,7 +7,7 @@ namespace Serverless.Inference.Telemetry;
 /// Metric and trace names shared by every host (local, Azure Functions, Lambda), so one dashboard
 /// reads them all. Listen with OpenTelemetry or <c>dotnet-counters</c> on the name <see cref="Name"/>.
 /// </summary>
-public static class InferenceTelemetry
+internal static class InferenceTelemetry
 {
     public const string Name = "Serverless.Inference";
 

@@ -35,7 +35,7 @@ public sealed class BlobModelStoreTests(Azurite azurite) : IClassFixture<Azurite
         await Blobs.PutAsync(storage, "models/bad name/model.json", "{}");
         await Blobs.PutAsync(storage, "models/iris/2/notes.txt", "no model.onnx in this version");
         await Blobs.PutAsync(storage, "models/iris/1/extra/model.onnx", "too deep to be a version");
-        var store = _app.Host.Store;
+        var store = ModelsStore();
 
         Assert.Equal(["iris"], await store.ListModelsAsync(CancellationToken.None));
         Assert.Equal(["1"], await store.ListVersionsAsync("iris", CancellationToken.None));
@@ -48,10 +48,10 @@ public sealed class BlobModelStoreTests(Azurite azurite) : IClassFixture<Azurite
         var blob = azurite.CreateClient().GetBlobContainerClient(AzureContract.ModelsContainer).GetBlobClient("iris/1/model.onnx");
         var properties = (await blob.GetPropertiesAsync()).Value;
 
-        var file = await _app.Host.Store.StatAsync(ModelFilePath.Onnx("iris", "1"), CancellationToken.None);
+        var file = await ModelsStore().StatAsync(ModelFilePath.Onnx("iris", "1"), CancellationToken.None);
 
         Assert.Equal(new StoredFile(ModelFilePath.Onnx("iris", "1"), properties.ETag.ToString(), Iris.Onnx.Length), file);
-        Assert.Null(await _app.Host.Store.StatAsync(ModelFilePath.Onnx("iris", "7"), CancellationToken.None));
+        Assert.Null(await ModelsStore().StatAsync(ModelFilePath.Onnx("iris", "7"), CancellationToken.None));
     }
 
     [Fact]
@@ -140,6 +140,8 @@ public sealed class BlobModelStoreTests(Azurite azurite) : IClassFixture<Azurite
         Assert.Contains("changed while it was being loaded", error.Message, StringComparison.Ordinal);
     }
 
+    private BlobModelStore ModelsStore() => new(azurite.CreateClient().GetBlobContainerClient(AzureContract.ModelsContainer));
+
     private static async Task<string> IdentityAsync(AzureApp app)
     {
         var reply = await app.SendAsync("GET", "/v2/models/iris");
@@ -148,5 +150,5 @@ public sealed class BlobModelStoreTests(Azurite azurite) : IClassFixture<Azurite
     }
 
     private static List<string> CachedModelFiles(AzureApp app) =>
-        [.. Directory.EnumerateFiles(app.Host.Cache.Root, ModelFilePath.ModelFileName, SearchOption.AllDirectories)];
+        [.. Directory.EnumerateFiles(app.CacheDirectory, ModelFilePath.ModelFileName, SearchOption.AllDirectories)];
 }

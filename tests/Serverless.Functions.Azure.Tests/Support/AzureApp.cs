@@ -54,6 +54,9 @@ public sealed class AzureApp : IDisposable
 
     public ModelHost Host => _services.GetRequiredService<ModelHost>();
 
+    /// <summary>The model host's artifact cache folder.</summary>
+    public string CacheDirectory => _cacheDirectory;
+
     public BlobServiceClient Storage => _services.GetRequiredService<InferenceStorage>().Service;
 
     public T Create<T>() => ActivatorUtilities.CreateInstance<T>(_services);

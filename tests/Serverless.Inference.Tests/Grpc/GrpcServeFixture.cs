@@ -21,7 +21,7 @@ public sealed class GrpcServeFixture : IAsyncLifetime
     private WebApplication? _app;
     private GrpcChannel? _channel;
 
-    public GRPCInferenceService.GRPCInferenceServiceClient Grpc { get; private set; } = null!;
+    internal GRPCInferenceService.GRPCInferenceServiceClient Grpc { get; private set; } = null!;
 
     public OipClient Rest { get; private set; } = null!;
 

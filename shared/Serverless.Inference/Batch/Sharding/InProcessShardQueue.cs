@@ -31,7 +31,7 @@ public sealed partial class InProcessShardQueue : IShardQueue
     }
 
     /// <summary>How long a shard that will retry waits before it is in line again.</summary>
-    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(2);
+    internal TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(2);
 
     public int Workers => _workers;
 
@@ -47,7 +47,7 @@ public sealed partial class InProcessShardQueue : IShardQueue
     }
 
     /// <summary>Completes once every message sent so far has been handled (and the shards they retried, too).</summary>
-    public Task WhenIdleAsync(CancellationToken cancellationToken)
+    internal Task WhenIdleAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {

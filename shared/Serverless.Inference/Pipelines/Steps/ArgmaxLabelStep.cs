@@ -14,7 +14,7 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// there are classes fails the model's load when the class count is declared by the model output the step reads,
 /// else each request with 503. Without a labels file, the label is the class index as decimal text.
 /// </param>
-public sealed record ArgmaxLabelStep(string Input, string Output, string? Labels = null) : PipelineStep
+internal sealed record ArgmaxLabelStep(string Input, string Output, string? Labels = null) : PipelineStep
 {
     public override IReadOnlyList<string> Consumes => [Input];
 

@@ -34,7 +34,7 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// <param name="InputIds">The name of the token ids tensor produced.</param>
 /// <param name="AttentionMask">The name of the attention mask tensor produced.</param>
 /// <param name="TokenTypeIds">The name of the token type ids tensor produced.</param>
-public sealed record BertTokenizeStep(
+internal sealed record BertTokenizeStep(
     string Input,
     string Vocab,
     bool Lowercase = true,

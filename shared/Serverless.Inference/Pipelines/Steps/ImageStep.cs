@@ -77,7 +77,7 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// the largest images allowed cost, and a full batch of images near the model's size still fits (16,777,216 for the
 /// 192 x 48 default: 64 images of 1024 x 256).
 /// </param>
-public sealed record ImageStep(
+internal sealed record ImageStep(
     string Input,
     string Output,
     int Width,

@@ -3,7 +3,7 @@ using Serverless.Inference.Runtime;
 namespace Serverless.Inference.Pipelines.Steps;
 
 /// <summary><c>{"type": "l2_normalize", "input": "embedding"}</c>: scales each vector along the last axis to unit length.</summary>
-public sealed record L2NormalizeStep(string Input, string? Output = null) : PipelineStep
+internal sealed record L2NormalizeStep(string Input, string? Output = null) : PipelineStep
 {
     public override IReadOnlyList<string> Consumes => [Input];
 

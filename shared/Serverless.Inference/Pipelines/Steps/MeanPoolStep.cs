@@ -12,7 +12,7 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// <param name="Input">The token vectors, FP32 [N, L, H].</param>
 /// <param name="Mask">The attention mask, INT64 [N, L].</param>
 /// <param name="Output">The pooled tensor's name; the input's when absent.</param>
-public sealed record MeanPoolStep(string Input, string Mask, string? Output = null) : PipelineStep
+internal sealed record MeanPoolStep(string Input, string Mask, string? Output = null) : PipelineStep
 {
     public override IReadOnlyList<string> Consumes => [Input, Mask];
 

@@ -8,7 +8,7 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// tensor, <c>exp(x − max) / Σ exp(x − max)</c> per vector, so large logits do not overflow. The output has the
 /// input's shape; without <see cref="Output"/> it replaces the input. A vector holding NaN or +∞ gives NaN.
 /// </summary>
-public sealed record SoftmaxStep(string Input, string? Output = null) : PipelineStep
+internal sealed record SoftmaxStep(string Input, string? Output = null) : PipelineStep
 {
     public override IReadOnlyList<string> Consumes => [Input];
 

@@ -22,7 +22,7 @@ namespace Serverless.Inference.Pipelines.Steps;
 /// </param>
 /// <param name="OutputLabels">The BYTES tensor of labels; <c>top_k_labels</c> by default.</param>
 /// <param name="OutputScores">The FP32 tensor of scores; <c>top_k_scores</c> by default.</param>
-public sealed record TopKStep(string Input, int K = 1, string? Labels = null, string OutputLabels = "top_k_labels", string OutputScores = "top_k_scores")
+internal sealed record TopKStep(string Input, int K = 1, string? Labels = null, string OutputLabels = "top_k_labels", string OutputScores = "top_k_scores")
     : PipelineStep
 {
     public override IReadOnlyList<string> Consumes => [Input];

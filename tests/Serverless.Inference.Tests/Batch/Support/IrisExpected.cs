@@ -57,7 +57,7 @@ public static class IrisExpected
     }
 
     /// <summary>Runs the model on one row by itself, without the batch code: the reference for batched results.</summary>
-    public static (float[] Scores, string Label) RunSingle(OnnxModel model, float[] features)
+    internal static (float[] Scores, string Label) RunSingle(OnnxModel model, float[] features)
     {
         using var input = InputTensor.FromArray<float>("Features", TensorDataType.Fp32, [1, 4], features);
         using var outputs = model.Run([input], null, CancellationToken.None);

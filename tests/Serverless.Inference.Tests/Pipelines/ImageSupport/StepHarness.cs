@@ -28,14 +28,14 @@ public static class StepHarness
         Apply(Prepare(step), inputs).Get(output);
 
     /// <summary>A BYTES tensor [N] of image files (or their base64).</summary>
-    public static PipelineTensor Images(string name, params byte[][] files) => PipelineTensor.Texts(name, [files.Length], files);
+    internal static PipelineTensor Images(string name, params byte[][] files) => PipelineTensor.Texts(name, [files.Length], files);
 
     /// <summary>An FP32 tensor of the given shape.</summary>
-    public static PipelineTensor Floats(string name, long[] shape, params float[] values) =>
+    internal static PipelineTensor Floats(string name, long[] shape, params float[] values) =>
         PipelineTensor.Create(name, TensorDataType.Fp32, shape, values);
 
     /// <summary>The UTF-8 strings of a BYTES tensor.</summary>
-    public static string[] Texts(PipelineTensor tensor) => [.. tensor.Strings!.Select(s => System.Text.Encoding.UTF8.GetString(s))];
+    internal static string[] Texts(PipelineTensor tensor) => [.. tensor.Strings!.Select(s => System.Text.Encoding.UTF8.GetString(s))];
 
     /// <summary>Asserts the error kind and that the message contains each fragment.</summary>
     public static InferenceException AssertFails(InferenceErrorKind kind, Action action, params string[] fragments)

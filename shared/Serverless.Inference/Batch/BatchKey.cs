@@ -17,16 +17,16 @@ public sealed record BatchKey(string Model, string? Version, string FileName)
     public const string Failed = "failed";
 
     /// <summary>Objects rows refer to (<c>image_key</c>) may live here: never scored, never swept.</summary>
-    public const string AttachmentsFolder = "_attachments";
+    internal const string AttachmentsFolder = "_attachments";
 
     /// <summary>Where refused inputs are set aside, each under a name derived from its key.</summary>
-    public const string RefusedFolder = "_refused";
+    internal const string RefusedFolder = "_refused";
 
     /// <summary>
     /// A file name's limit in UTF-8 bytes: with the longest suffix the layout adds (<c>.&lt;run&gt;.results.jsonl</c>, 27
     /// bytes) and a unique suffix it stays under a local file system's 255-byte name limit.
     /// </summary>
-    public const int MaxFileNameBytes = 200;
+    internal const int MaxFileNameBytes = 200;
 
     private const int MaxEscapedLength = 120;
 
@@ -67,7 +67,7 @@ public sealed record BatchKey(string Model, string? Version, string FileName)
     }
 
     /// <summary>Keys under <c>incoming/_attachments/</c>: objects rows refer to, not batch inputs.</summary>
-    public static bool IsAttachment(string key) =>
+    internal static bool IsAttachment(string key) =>
         key.StartsWith($"{Incoming}/{AttachmentsFolder}/", StringComparison.Ordinal);
 
     /// <summary>
@@ -110,7 +110,7 @@ public sealed record BatchKey(string Model, string? Version, string FileName)
     /// <param name="run">Names the (input identity, model identity) pair, so a rerun of the same pair finds its result.</param>
     public string ResultsKey(string run, BatchFormat format) => Under(Outgoing, $"{FileName}.{run}.results.{format.Extension()}");
 
-    public string SummaryKey(string run) => Under(Outgoing, $"{FileName}.{run}.summary.json");
+    internal string SummaryKey(string run) => Under(Outgoing, $"{FileName}.{run}.summary.json");
 
     public string FailedKey => Under(Failed, FileName);
 

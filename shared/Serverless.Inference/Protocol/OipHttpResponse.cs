@@ -1,11 +1,5 @@
 namespace Serverless.Inference.Protocol;
 
-/// <summary>An HTTP request as every transport can describe it: Kestrel, Azure Functions, API Gateway events.</summary>
-/// <param name="Path">The path after any stage or base prefix, starting with <c>/v2</c>; percent-escapes left as sent.</param>
-/// <param name="GetHeader">A case-insensitive header lookup.</param>
-/// <param name="ContentLength">The declared body length, when the transport knows it.</param>
-public sealed record OipHttpRequest(string Method, string Path, Func<string, string?> GetHeader, Stream Body, long? ContentLength);
-
 /// <summary>A response ready to send. Owns a pooled body buffer: dispose it after sending.</summary>
 public sealed class OipHttpResponse : IDisposable
 {
@@ -42,14 +36,4 @@ public sealed class OipHttpResponse : IDisposable
         _owner = null;
         return body;
     }
-}
-
-public static class OipHeaders
-{
-    /// <summary>The binary tensor data extension's header: the length of the JSON part of the body.</summary>
-    public const string InferenceHeaderContentLength = "Inference-Header-Content-Length";
-
-    public const string Json = "application/json";
-
-    public const string Binary = "application/octet-stream";
 }
