@@ -106,6 +106,7 @@ internal sealed class DynamicBatcher
         {
             return await request.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+        // A caller still in the queue is withdrawn by the filter and its cancellation goes on up at once.
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !Withdraw(request))
         {
             // Its run has started and reads its inputs: the caller may free them only once the run is over.
