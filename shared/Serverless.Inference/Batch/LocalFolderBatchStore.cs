@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Serverless.Inference.Repository;
+using Serverless.Inference.Streams;
 
 namespace Serverless.Inference.Batch;
 
@@ -305,24 +306,8 @@ public sealed class LocalFolderBatchStore : IBatchStore
         new($"the drop folder could not {what} '{key}': {e.Message.Replace(_root, ".", StringComparison.Ordinal)}", e) { Detail = e.Message };
 
     /// <summary>At most <c>remaining</c> bytes of the inner stream.</summary>
-    private sealed class LimitedStream(Stream inner, long remaining) : Stream
+    private sealed class LimitedStream(Stream inner, long remaining) : ForwardReadStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             var read = remaining <= 0 ? 0 : inner.Read(buffer[..(int)Math.Min(buffer.Length, remaining)]);
@@ -336,19 +321,6 @@ public sealed class LocalFolderBatchStore : IBatchStore
             remaining -= read;
             return read;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

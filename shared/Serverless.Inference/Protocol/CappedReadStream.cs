@@ -1,17 +1,11 @@
+using Serverless.Inference.Streams;
+
 namespace Serverless.Inference.Protocol;
 
 /// <summary>A read-only view of a stream that fails once more than <c>limit</c> bytes have come through it.</summary>
-internal sealed class CappedReadStream(Stream inner, long limit, Func<long, Exception> tooLarge) : Stream
+internal sealed class CappedReadStream(Stream inner, long limit, Func<long, Exception> tooLarge) : ForwardReadStream
 {
     private long _read;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
 
     public override long Position
     {
@@ -19,23 +13,10 @@ internal sealed class CappedReadStream(Stream inner, long limit, Func<long, Exce
         set => throw new NotSupportedException();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+    public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         Count(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     private int Count(int read)
     {
