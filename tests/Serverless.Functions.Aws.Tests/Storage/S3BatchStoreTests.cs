@@ -7,28 +7,18 @@ using Serverless.Inference.Batch;
 namespace Serverless.Functions.Aws.Tests.Storage;
 
 /// <summary>The batch store contract against moto's S3, a bucket per test.</summary>
-public sealed class S3BatchStoreContractTests : BatchStoreContract, IClassFixture<MotoServer>
+public sealed class S3BatchStoreContractTests(MotoServer moto) : BatchStoreContract, IClassFixture<MotoServer>
 {
-    private readonly AmazonS3Client _s3;
-    private readonly string _bucket = "contract-" + Guid.NewGuid().ToString("N")[..12];
+    private readonly MotoBucket _bucket = new(moto, "contract-");
 
-    public S3BatchStoreContractTests(MotoServer moto)
-    {
-        ArgumentNullException.ThrowIfNull(moto);
-        _s3 = moto.CreateS3();
-        _s3.PutBucketAsync(_bucket).GetAwaiter().GetResult();
-        Store = new S3BatchStore(_s3, _bucket);
-    }
-
-    protected override IBatchStore Store { get; }
+    protected override IBatchStore Store => _bucket.Store;
 
     /// <summary>An endpoint nobody listens on, without retries: every call fails at once.</summary>
     protected override IBatchStore BrokenStore { get; } = new S3BatchStore(Unreachable(), "nowhere");
 
-    protected override Task PutBehindAsync(string key, byte[] content) =>
-        _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = key, InputStream = new MemoryStream(content) });
+    protected override Task PutBehindAsync(string key, byte[] content) => _bucket.PutAsync(key, content);
 
-    protected override Task DeleteBehindAsync(string key) => _s3.DeleteObjectAsync(_bucket, key);
+    protected override Task DeleteBehindAsync(string key) => _bucket.Client.DeleteObjectAsync(_bucket.Name, key);
 
     internal static AmazonS3Client Unreachable() =>
         new(MotoServer.Credentials, new AmazonS3Config { ServiceURL = "http://127.0.0.1:9", ForcePathStyle = true, AuthenticationRegion = MotoServer.Region, MaxErrorRetry = 0, Timeout = TimeSpan.FromSeconds(5) });
@@ -37,7 +27,7 @@ public sealed class S3BatchStoreContractTests : BatchStoreContract, IClassFixtur
     {
         if (disposing)
         {
-            _s3.Dispose();
+            _bucket.Dispose();
         }
 
         base.Dispose(disposing);
@@ -49,29 +39,19 @@ public sealed class S3BatchStoreContractTests : BatchStoreContract, IClassFixtur
 /// worker, stale merge claim) on moto's S3: parts and plans behind S3's create-only writes, the merge through
 /// S3BatchStore's multipart compose.
 /// </summary>
-public sealed class S3ShardingContractTests : ShardingContract, IClassFixture<MotoServer>
+public sealed class S3ShardingContractTests(MotoServer moto) : ShardingContract, IClassFixture<MotoServer>
 {
-    private readonly AmazonS3Client _s3;
-    private readonly string _bucket = "sharding-" + Guid.NewGuid().ToString("N")[..12];
+    private readonly MotoBucket _bucket = new(moto, "sharding-");
 
-    public S3ShardingContractTests(MotoServer moto)
-    {
-        ArgumentNullException.ThrowIfNull(moto);
-        _s3 = moto.CreateS3();
-        _s3.PutBucketAsync(_bucket).GetAwaiter().GetResult();
-        Store = new S3BatchStore(_s3, _bucket);
-    }
+    protected override IBatchStore Store => _bucket.Store;
 
-    protected override IBatchStore Store { get; }
-
-    protected override Task PutBehindAsync(string key, byte[] content) =>
-        _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = key, InputStream = new MemoryStream(content) });
+    protected override Task PutBehindAsync(string key, byte[] content) => _bucket.PutAsync(key, content);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _s3.Dispose();
+            _bucket.Dispose();
         }
 
         base.Dispose(disposing);
@@ -79,29 +59,19 @@ public sealed class S3ShardingContractTests : ShardingContract, IClassFixture<Mo
 }
 
 /// <summary>The sweep over a fresh moto bucket.</summary>
-public sealed class S3IncomingSweepTests : IncomingSweepContract, IClassFixture<MotoServer>
+public sealed class S3IncomingSweepTests(MotoServer moto) : IncomingSweepContract, IClassFixture<MotoServer>
 {
-    private readonly AmazonS3Client _s3;
-    private readonly string _bucket = "sweep-" + Guid.NewGuid().ToString("N")[..12];
+    private readonly MotoBucket _bucket = new(moto, "sweep-");
 
-    public S3IncomingSweepTests(MotoServer moto)
-    {
-        ArgumentNullException.ThrowIfNull(moto);
-        _s3 = moto.CreateS3();
-        _s3.PutBucketAsync(_bucket).GetAwaiter().GetResult();
-        Store = new S3BatchStore(_s3, _bucket);
-    }
+    protected override IBatchStore Store => _bucket.Store;
 
-    protected override IBatchStore Store { get; }
-
-    protected override Task PutBehindAsync(string key, byte[] content) =>
-        _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = key, InputStream = new MemoryStream(content) });
+    protected override Task PutBehindAsync(string key, byte[] content) => _bucket.PutAsync(key, content);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _s3.Dispose();
+            _bucket.Dispose();
         }
 
         base.Dispose(disposing);
