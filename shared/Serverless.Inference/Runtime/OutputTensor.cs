@@ -15,9 +15,8 @@ internal sealed class OutputTensor
     private readonly byte[]? _data;
     private readonly byte[][]? _strings;
 
-    // Where a share of a merged run starts: in managed data (numbers), and in either kind of BYTES elements.
+    // The element where a share of a merged run starts (native numbers are reached through an offset _native instead).
     private readonly int _firstElement;
-    private readonly int _firstString;
 
     internal unsafe OutputTensor(string name, TensorDataType dataType, OrtValue value)
     {
@@ -55,8 +54,7 @@ internal sealed class OutputTensor
         _native = whole._native is null ? null : whole._native + ((long)firstElement * DataType.ElementSize());
         _data = whole._data;
         _strings = whole._strings;
-        _firstElement = whole._native is null ? whole._firstElement + firstElement : whole._firstElement;
-        _firstString = whole._firstString + firstElement;
+        _firstElement = whole._firstElement + firstElement;
     }
 
     public string Name { get; }
@@ -93,7 +91,7 @@ internal sealed class OutputTensor
 
     /// <summary>One element of a BYTES output, as UTF-8 bytes.</summary>
     public ReadOnlySpan<byte> GetBytes(int index) =>
-        _value is not null ? _value.GetStringElementAsSpan(_firstString + index) : _strings![_firstString + index];
+        _value is not null ? _value.GetStringElementAsSpan(_firstElement + index) : _strings![_firstElement + index];
 
     /// <summary>
     /// Rows <paramref name="firstRow"/> onwards of an output whose first dimension is the batch: a view, valid while the

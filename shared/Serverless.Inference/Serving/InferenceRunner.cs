@@ -9,8 +9,6 @@ namespace Serverless.Inference.Serving;
 /// </summary>
 internal sealed class InferenceRunner(ModelHost host)
 {
-    public ModelHost Host => host;
-
     /// <summary>Runs a parsed request; dispose the result after writing the response.</summary>
     /// <param name="onResolved">Told the version that serves the request as soon as it is known, for telemetry.</param>
     /// <param name="timeLeft">The caller's remaining deadline, when the transport knows one; a dynamic batch never waits past half of it.</param>
