@@ -29,7 +29,8 @@ internal static class LambdaEntryPoint
             .AddAwsFunction(settings);
         await using var provider = services.BuildServiceProvider();
         using var api = new HttpLambdaRuntimeApi(settings.RuntimeApi!);
-        var bootstrap = new LambdaBootstrap(api, TimeProvider.System, provider.GetRequiredService<ILogger<LambdaBootstrap>>());
+        var bootstrap = new LambdaBootstrap(
+            api, TimeProvider.System, provider.GetRequiredService<ILogger<LambdaBootstrap>>(), provider.GetServices<IInvocationEndHook>().ToList());
         return await bootstrap.RunAsync(
             async cancellationToken =>
             {

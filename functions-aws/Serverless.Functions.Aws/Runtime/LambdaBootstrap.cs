@@ -12,8 +12,10 @@ internal interface ILambdaHandler
 /// The custom runtime's loop: initialise once (a failure goes to <c>/runtime/init/error</c> and ends the process),
 /// then next → handle → response or error, forever. A handler exception is reported and the loop goes on;
 /// a 403 or 5xx from the Runtime API, or losing it, ends the process with a non-zero code.
+/// After each answer, the <see cref="IInvocationEndHook"/>s run before the next event is asked for.
 /// </summary>
-internal sealed partial class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvider time, ILogger<LambdaBootstrap> logger)
+internal sealed partial class LambdaBootstrap(
+    ILambdaRuntimeApi api, TimeProvider time, ILogger<LambdaBootstrap> logger, IReadOnlyList<IInvocationEndHook>? endHooks = null)
 {
     public const string TraceIdVariable = "_X_AMZN_TRACE_ID";
 
@@ -65,7 +67,9 @@ internal sealed partial class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvide
                 return RuntimeApiFailedExitCode;
             }
 
-            if (!await InvokeAsync(handler, invocation, stopping).ConfigureAwait(false))
+            var answered = await InvokeAsync(handler, invocation, stopping).ConfigureAwait(false);
+            await RunEndHooksAsync(invocation, stopping).ConfigureAwait(false);
+            if (!answered)
             {
                 return RuntimeApiFailedExitCode;
             }
@@ -127,6 +131,27 @@ internal sealed partial class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvide
         }
     }
 
+    private async Task RunEndHooksAsync(LambdaInvocation invocation, CancellationToken stopping)
+    {
+        foreach (var hook in endHooks ?? [])
+        {
+            try
+            {
+                await hook.OnInvocationEndAsync(invocation, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A hook's failure is logged; it never ends the loop or reaches the caller.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogEndHookFailed(logger, e, hook.GetType().Name, invocation.RequestId);
+            }
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "Initialisation failed: {Message}")]
     private static partial void LogInitFailed(ILogger logger, Exception exception, string message);
 
@@ -144,6 +169,9 @@ internal sealed partial class LambdaBootstrap(ILambdaRuntimeApi api, TimeProvide
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The Runtime API refused the answer to {RequestId}")]
     private static partial void LogAnswerRefused(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Hook} failed after invocation {RequestId}")]
+    private static partial void LogEndHookFailed(ILogger logger, Exception exception, string hook, string requestId);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The Runtime API refused the answer to {RequestId}; exiting")]
     private static partial void LogAnswerRefusedExiting(ILogger logger, Exception exception, string requestId);

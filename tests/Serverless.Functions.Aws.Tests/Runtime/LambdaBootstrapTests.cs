@@ -89,6 +89,46 @@ public sealed class LambdaBootstrapTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_EndHooks_RunAfterTheAnswerAndBeforeTheNextEventEvenWhenOneThrows()
+    {
+        var steps = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var handler = new DelegateHandler((invocation, _) =>
+        {
+            steps.Enqueue("handle " + invocation.RequestId);
+            return Task.FromResult<ReadOnlyMemory<byte>>("{}"u8.ToArray());
+        });
+        var hooks = new IInvocationEndHook[]
+        {
+            new DelegateHook((_, _) => throw new InvalidOperationException("a broken hook")),
+            new DelegateHook(async (invocation, _) =>
+            {
+                // The caller already has the answer: the API recorded it before this hook started.
+                steps.Enqueue($"hook {invocation.RequestId} after {_api.AnswerStatuses.Count} answers");
+                await Task.Yield();
+            }),
+        };
+        var loop = new LambdaBootstrap(_client, TimeProvider.System, NullLogger<LambdaBootstrap>.Instance, hooks).RunAsync(_ => Task.FromResult<ILambdaHandler>(handler), _stop.Token);
+
+        var first = await _api.InvokeAsync("{}").WaitAsync(Patience);
+        var second = await _api.InvokeAsync("{}").WaitAsync(Patience);
+        await WaitUntilAsync(() => steps.Count == 4);
+
+        Assert.Equal(
+            [$"handle {first.RequestId}", $"hook {first.RequestId} after 1 answers", $"handle {second.RequestId}", $"hook {second.RequestId} after 2 answers"],
+            steps.ToArray());
+        Assert.False(loop.IsCompleted);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + Patience;
+        while (!condition() && DateTime.UtcNow < until)
+        {
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_SecondPostForOneIdIs403_LoopExits()
     {
         // A handler that answers the invocation itself, so the loop's own post is the second one.
@@ -125,6 +165,11 @@ public sealed class LambdaBootstrapTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(400, refused.StatusCode);
         Assert.False(refused.IsFatal);
+    }
+
+    private sealed class DelegateHook(Func<LambdaInvocation, CancellationToken, Task> onEnd) : IInvocationEndHook
+    {
+        public Task OnInvocationEndAsync(LambdaInvocation invocation, CancellationToken cancellationToken) => onEnd(invocation, cancellationToken);
     }
 
     private sealed class DelegateHandler(Func<LambdaInvocation, CancellationToken, Task<ReadOnlyMemory<byte>>> handle) : ILambdaHandler
