@@ -75,7 +75,7 @@ internal sealed class GrpcInferenceService(ModelHost host, GrpcErrors errors, Ti
     public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
         errors.AnswerAsync(context, async cancellationToken =>
         {
-            var started = Stopwatch.GetTimestamp();
+            var timeline = new RequestTimeline();
             using var activity = InferenceTelemetry.Source.StartActivity("infer");
             activity?.SetTag("model.name", request.ModelName);
             activity?.SetTag("rpc.system", "grpc");
@@ -85,8 +85,9 @@ internal sealed class GrpcInferenceService(ModelHost host, GrpcErrors errors, Ti
             {
                 var version = CheckNames(request.ModelName, request.ModelVersion);
                 using var inferRequest = GrpcRequestReader.Read(request);
+                timeline.MarkParsed();
                 TimeSpan? timeLeft = context.Deadline == DateTime.MaxValue ? null : context.Deadline - DateTime.UtcNow;
-                using var result = await _runner.RunAsync(request.ModelName, version, inferRequest, v => served = v, cancellationToken, timeLeft).ConfigureAwait(false);
+                using var result = await _runner.RunAsync(request.ModelName, version, inferRequest, v => served = v, cancellationToken, timeLeft, timeline).ConfigureAwait(false);
                 var response = GrpcResponseWriter.Write(inferRequest, result);
                 status = StatusCode.OK;
                 return response;
@@ -107,7 +108,13 @@ internal sealed class GrpcInferenceService(ModelHost host, GrpcErrors errors, Ti
                 activity?.SetTag("rpc.grpc.status_code", (int)status);
                 TagList tags = new() { { "model.name", request.ModelName }, { "model.version", served }, { "rpc.grpc.status_code", (int)status } };
                 InferenceTelemetry.Requests.Add(1, tags);
-                InferenceTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+                var answered = Stopwatch.GetTimestamp();
+                InferenceTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(timeline.Received, answered).TotalSeconds, tags);
+                if (served is not null)
+                {
+                    host.Statistics.For(request.ModelName, served).RecordRequest(timeline, status == StatusCode.OK, answered);
+                }
+
                 if (status == StatusCode.OK)
                 {
                     InferenceTelemetry.RequestCompleted("infer");

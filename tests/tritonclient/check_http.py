@@ -27,7 +27,7 @@ def check(condition, what):
 
 check(client.is_server_live() and client.is_server_ready(), "is_server_live, is_server_ready")
 metadata = client.get_server_metadata()
-check({"binary_tensor_data", "model_configuration", "model_repository"} <= set(metadata["extensions"]),
+check({"binary_tensor_data", "model_configuration", "model_repository", "statistics"} <= set(metadata["extensions"]),
       f"get_server_metadata advertises the extensions: {metadata['extensions']}")
 
 config = client.get_model_config("iris")
@@ -68,5 +68,14 @@ for compression in [None, "gzip", "deflate"]:
     cosine = float(embedding[0] @ embedding[1])
     check(embedding.shape == (2, 384) and np.allclose(norms, 1, atol=1e-4) and 0.6 < cosine < 0.8,
           f"infer minilm (BYTES in, binary out), compression {compression}: shape {embedding.shape}, cosine {cosine:.3f}")
+
+stats = client.get_inference_statistics("iris")["model_stats"]
+iris = stats[0]
+check(len(stats) == 1 and iris["inference_count"] >= 10 and iris["inference_stats"]["success"]["count"] >= 5
+      and iris["inference_stats"]["compute_infer"]["ns"] > 0 and iris["batch_stats"][0]["batch_size"] == 2,
+      f"get_inference_statistics('iris'): inference_count {iris['inference_count']}, execution_count {iris['execution_count']}")
+everything = client.get_inference_statistics()["model_stats"]
+check({"iris", "minilm"} <= {model["name"] for model in everything}, f"get_inference_statistics(): {[m['name'] for m in everything]}")
+check(client.get_inference_statistics("minilm", "1")["model_stats"][0]["version"] == "1", "get_inference_statistics('minilm', '1')")
 
 print(f"all {checks} checks passed")

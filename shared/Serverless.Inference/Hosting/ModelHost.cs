@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.Inference.Artifacts;
 using Serverless.Inference.Repository;
+using Serverless.Inference.Serving;
 
 namespace Serverless.Inference.Hosting;
 
@@ -27,7 +28,8 @@ public sealed partial class ModelHost : IDisposable
         Memory = MemoryPlan.From(options);
         Gate = new RequestMemoryGate(Memory.RequestBytes, options.MaxWaitingRequests, options.MaxMemoryWait, clock);
         _catalog = new ModelCatalog(store, options, clock, _background, log);
-        _loader = new ModelLoader(store, Cache, options, Gate, log);
+        Statistics = new InferenceStatistics(clock);
+        _loader = new ModelLoader(store, Cache, options, Gate, Statistics, log);
         _lifecycle = new ModelLifecycle(_catalog, _loader, _background, options, Memory.ModelBytes, clock, log);
         _catalog.BeforeReplace = _lifecycle.PrepareAsync;
         LogMemoryPlan(log, Memory);
@@ -40,6 +42,9 @@ public sealed partial class ModelHost : IDisposable
     internal RequestMemoryGate Gate { get; }
 
     internal IModelStore Store { get; }
+
+    /// <summary>Per model version counts and durations since start (Triton's statistics extension).</summary>
+    internal InferenceStatistics Statistics { get; }
 
     internal ArtifactCache Cache { get; }
 
@@ -59,6 +64,19 @@ public sealed partial class ModelHost : IDisposable
         var entry = await _catalog.GetAsync(name, cancellationToken).ConfigureAwait(false);
         var key = new ModelKey(name, entry.Resolve(version));
         return new ModelLease(await _lifecycle.AcquireAsync(key, entry, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The version folder <paramref name="version"/> (a folder, an alias, or null for the default) names, from the cached catalog; loads nothing.</summary>
+    internal async Task<string> ResolveVersionAsync(string name, string? version, CancellationToken cancellationToken)
+    {
+        ModelNames.Require(name, "model name");
+        if (version is not null)
+        {
+            ModelNames.Require(version, "model version");
+        }
+
+        var entry = await _catalog.GetAsync(name, cancellationToken).ConfigureAwait(false);
+        return entry.Resolve(version);
     }
 
     /// <summary>A model's version folders, lowest first, from the cached catalog; does not load anything.</summary>

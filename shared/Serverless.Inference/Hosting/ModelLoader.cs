@@ -21,15 +21,17 @@ internal sealed partial class ModelLoader
     private readonly ArtifactCache _cache;
     private readonly ModelHostOptions _options;
     private readonly RequestMemoryGate _gate;
+    private readonly InferenceStatistics _statistics;
     private readonly ILogger _logger;
     private int _sessionsCreated;
 
-    public ModelLoader(IModelStore store, ArtifactCache cache, ModelHostOptions options, RequestMemoryGate gate, ILogger logger)
+    public ModelLoader(IModelStore store, ArtifactCache cache, ModelHostOptions options, RequestMemoryGate gate, InferenceStatistics statistics, ILogger logger)
     {
         _store = store;
         _cache = cache;
         _options = options;
         _gate = gate;
+        _statistics = statistics;
         _logger = logger;
     }
 
@@ -95,7 +97,7 @@ internal sealed partial class ModelLoader
             FileIdentity = file.Identity,
             Endpoint = endpoint,
             Gate = _gate,
-            Batcher = manifest.DynamicBatching is { } batching && _options.DynamicBatching ? new DynamicBatcher(endpoint, manifest.MaxBatchSize, batching, key.Model, key.Version) : null,
+            Batcher = manifest.DynamicBatching is { } batching && _options.DynamicBatching ? new DynamicBatcher(endpoint, manifest.MaxBatchSize, batching, _statistics.For(key.Model, key.Version)) : null,
         };
     }
 

@@ -64,6 +64,7 @@ public sealed partial class OpenInferenceHandler
                 RouteKind.ModelMetadata => RequireGet(request, route) ?? await ModelMetadataAsync(route, cancellationToken).ConfigureAwait(false),
                 RouteKind.ModelReady => RequireGet(request, route) ?? await ModelReadyAsync(request, route, cancellationToken).ConfigureAwait(false),
                 RouteKind.ModelConfig => RequireGet(request, route) ?? await ModelConfigAsync(route, cancellationToken).ConfigureAwait(false),
+                RouteKind.Statistics => RequireGet(request, route) ?? await StatisticsAsync(route, cancellationToken).ConfigureAwait(false),
                 RouteKind.Infer => await InferAsync(request, route, cancellationToken).ConfigureAwait(false),
                 RouteKind.RepositoryIndex or RouteKind.RepositoryLoad or RouteKind.RepositoryUnload =>
                     await RepositoryAsync(request, route, cancellationToken).ConfigureAwait(false),
@@ -166,6 +167,7 @@ public sealed partial class OpenInferenceHandler
         w.WriteStringValue("binary_tensor_data"u8);
         w.WriteStringValue("model_configuration"u8);
         w.WriteStringValue("model_repository"u8);
+        w.WriteStringValue("statistics"u8);
         w.WriteEndArray();
     });
 
@@ -223,6 +225,25 @@ public sealed partial class OpenInferenceHandler
     {
         using var lease = await _host.AcquireAsync(route.Model!, route.Version, cancellationToken).ConfigureAwait(false);
         return Json(200, w => ModelConfigWriter.Write(w, lease));
+    }
+
+    private async Task<OipHttpResponse> StatisticsAsync(Route route, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ModelStatistics> models;
+        if (route.Model is not { } name)
+        {
+            models = _host.Statistics.Of(null, null);
+        }
+        else
+        {
+            // A known version nobody has asked for yet answers zeros, as a loaded but idle Triton model does.
+            var versions = route.Version is { } version
+                ? [await _host.ResolveVersionAsync(name, version, cancellationToken).ConfigureAwait(false)]
+                : await _host.ListVersionsAsync(name, cancellationToken).ConfigureAwait(false);
+            models = [.. versions.Select(v => _host.Statistics.For(name, v))];
+        }
+
+        return Json(200, w => StatisticsWriter.Write(w, models));
     }
 
     private async Task<OipHttpResponse> RepositoryAsync(OipHttpRequest request, Route route, CancellationToken cancellationToken)
@@ -300,14 +321,14 @@ public sealed partial class OpenInferenceHandler
             return MethodNotAllowed(request, route, "POST");
         }
 
-        var started = Stopwatch.GetTimestamp();
+        var timeline = new RequestTimeline();
         using var activity = InferenceTelemetry.Source.StartActivity("infer");
         activity?.SetTag("model.name", route.Model);
         var status = 500;
         string? version = null;
         try
         {
-            var response = await RunInferenceAsync(request, route, v => version = v, cancellationToken).ConfigureAwait(false);
+            var response = await RunInferenceAsync(request, route, v => version = v, timeline, cancellationToken).ConfigureAwait(false);
             status = response.StatusCode;
             return response;
         }
@@ -328,7 +349,13 @@ public sealed partial class OpenInferenceHandler
             activity?.SetTag("http.response.status_code", status);
             TagList tags = new() { { "model.name", route.Model }, { "model.version", version }, { "status", status } };
             InferenceTelemetry.Requests.Add(1, tags);
-            InferenceTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+            var answered = Stopwatch.GetTimestamp();
+            InferenceTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(timeline.Received, answered).TotalSeconds, tags);
+            if (version is not null)
+            {
+                _host.Statistics.For(route.Model!, version).RecordRequest(timeline, status < 400, answered);
+            }
+
             if (status < 400)
             {
                 InferenceTelemetry.RequestCompleted("infer");
@@ -336,7 +363,8 @@ public sealed partial class OpenInferenceHandler
         }
     }
 
-    private async Task<OipHttpResponse> RunInferenceAsync(OipHttpRequest request, Route route, Action<string> onVersion, CancellationToken cancellationToken)
+    private async Task<OipHttpResponse> RunInferenceAsync(
+        OipHttpRequest request, Route route, Action<string> onVersion, RequestTimeline timeline, CancellationToken cancellationToken)
     {
         var (buffer, length) = await RequestBodyReader.ReadAsync(request, _limits.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
         try
@@ -345,8 +373,9 @@ public sealed partial class OpenInferenceHandler
             using var inferRequest = InferRequestReader.Read(buffer.AsSpan(0, headerLength), buffer.AsSpan(headerLength, length - headerLength), _limits);
             ArrayPool<byte>.Shared.Return(buffer);
             buffer = [];
+            timeline.MarkParsed();
 
-            using var result = await _runner.RunAsync(route.Model!, route.Version, inferRequest, onVersion, cancellationToken).ConfigureAwait(false);
+            using var result = await _runner.RunAsync(route.Model!, route.Version, inferRequest, onVersion, cancellationToken, timeline: timeline).ConfigureAwait(false);
 
             var body = new PooledBufferWriter(16 * 1024);
             try
@@ -419,6 +448,7 @@ public sealed partial class OpenInferenceHandler
         ModelMetadata,
         ModelReady,
         ModelConfig,
+        Statistics,
         Infer,
         RepositoryIndex,
         RepositoryLoad,
@@ -440,6 +470,10 @@ public sealed partial class OpenInferenceHandler
                 ["v2"] => new Route(RouteKind.ServerMetadata),
                 ["v2", "health", "live"] => new Route(RouteKind.Live),
                 ["v2", "health", "ready"] => new Route(RouteKind.Ready),
+                // Before the model routes, as Triton does: /v2/models/stats is the statistics of every model.
+                ["v2", "models", "stats"] => new Route(RouteKind.Statistics),
+                ["v2", "models", var m, "stats"] => ForModel(RouteKind.Statistics, m, null),
+                ["v2", "models", var m, "versions", var v, "stats"] => ForModel(RouteKind.Statistics, m, v),
                 ["v2", "models", var m] => ForModel(RouteKind.ModelMetadata, m, null),
                 ["v2", "models", var m, "ready"] => ForModel(RouteKind.ModelReady, m, null),
                 ["v2", "models", var m, "infer"] => ForModel(RouteKind.Infer, m, null),

@@ -20,6 +20,7 @@ internal sealed class DynamicBatcher
     private readonly long _delayTicks;
     private readonly int _maxQueueSize;
     private readonly KeyValuePair<string, object?>[] _tags;
+    private readonly ModelStatistics _statistics;
     private readonly Lock _gate = new();
     private readonly List<QueuedRequest> _queue = [];
     // Monitor.Wait keeps a 2 ms queue delay within a few tenths of a millisecond, where Task.Delay's timer rounds it to
@@ -30,14 +31,15 @@ internal sealed class DynamicBatcher
     private bool _draining;
     private long _lastRunEnded;
 
-    public DynamicBatcher(IInferenceModel model, int maxBatchSize, DynamicBatchingManifest settings, string modelName, string version)
+    public DynamicBatcher(IInferenceModel model, int maxBatchSize, DynamicBatchingManifest settings, ModelStatistics statistics)
     {
+        _statistics = statistics;
         _model = model;
         _maxBatchSize = maxBatchSize;
         _targetRows = settings.PreferredBatchSize is { Count: > 0 } preferred ? preferred.Max() : maxBatchSize;
         _delayTicks = settings.MaxQueueDelayMicroseconds * Stopwatch.Frequency / 1_000_000;
         _maxQueueSize = settings.MaxQueueSize;
-        _tags = [new("model.name", modelName), new("model.version", version)];
+        _tags = [new("model.name", statistics.Name), new("model.version", statistics.Version)];
     }
 
     /// <summary>Requests waiting for a run.</summary>
@@ -54,12 +56,14 @@ internal sealed class DynamicBatcher
 
     /// <summary>Runs the inputs, in a run shared with other waiting requests when they can merge.</summary>
     /// <param name="timeLeft">The caller's remaining deadline, when it has one: a run never waits past half of it.</param>
-    public async Task<ModelOutputs> RunAsync(IReadOnlyList<InputTensor> inputs, IReadOnlyList<string> outputNames, TimeSpan? timeLeft, CancellationToken cancellationToken)
+    /// <param name="timeline">Told when the run holding the request starts and ends.</param>
+    public async Task<ModelOutputs> RunAsync(
+        IReadOnlyList<InputTensor> inputs, IReadOnlyList<string> outputNames, TimeSpan? timeLeft, CancellationToken cancellationToken, RequestTimeline? timeline = null)
     {
         if (RowsOf(inputs) is not { } rows || rows > _maxBatchSize)
         {
             // No batch dimension to merge along, or too many rows to share a run: the model answers it alone.
-            return _model.Run(inputs, outputNames, cancellationToken);
+            return RunTimed(inputs, outputNames, RowsOf(inputs) ?? 1, timeline, cancellationToken);
         }
 
         if (TryRunNow())
@@ -67,7 +71,7 @@ internal sealed class DynamicBatcher
             try
             {
                 InferenceTelemetry.DynamicBatchRequests.Record(1, _tags);
-                return _model.Run(inputs, outputNames, cancellationToken);
+                return RunTimed(inputs, outputNames, rows, timeline, cancellationToken);
             }
             finally
             {
@@ -77,7 +81,7 @@ internal sealed class DynamicBatcher
 
         var arrived = Stopwatch.GetTimestamp();
         var latestStart = timeLeft is { } left ? arrived + (long)(left.TotalSeconds / 2 * Stopwatch.Frequency) : long.MaxValue;
-        var request = new QueuedRequest(inputs, outputNames, rows, MergeKey(inputs, outputNames), arrived, latestStart, cancellationToken);
+        var request = new QueuedRequest(inputs, outputNames, rows, MergeKey(inputs, outputNames), arrived, latestStart, timeline, cancellationToken);
         bool startDraining;
         lock (_gate)
         {
@@ -279,6 +283,7 @@ internal sealed class DynamicBatcher
         }
 
         ModelOutputs merged;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             merged = _model.Run(run.Inputs, run.Members[0].OutputNames, CancellationToken.None);
@@ -303,11 +308,18 @@ internal sealed class DynamicBatcher
             return;
         }
 
+        var ended = Stopwatch.GetTimestamp();
+        _statistics.RecordExecution(run.Rows, ended - started);
         var shares = new SharedOutputs(merged, run.Members.Count);
         var firstRow = 0;
         foreach (var member in run.Members)
         {
             var start = firstRow;
+            if (member.Timeline is { } memberTimeline)
+            {
+                (memberTimeline.RunStarted, memberTimeline.RunEnded) = (started, ended);
+            }
+
             var outputs = new ModelOutputs(
                 [.. merged.Tensors.Select(tensor => tensor.Rows(start, member.Rows))],
                 shares.Share(),
@@ -325,7 +337,7 @@ internal sealed class DynamicBatcher
     {
         try
         {
-            request.Completion.TrySetResult(_model.Run(request.Inputs, request.OutputNames, request.CancellationToken));
+            request.Completion.TrySetResult(RunTimed(request.Inputs, request.OutputNames, request.Rows, request.Timeline, request.CancellationToken));
         }
 #pragma warning disable CA1031 // The caller awaiting this request rethrows it; the batcher goes on with the others.
         catch (Exception e)
@@ -333,6 +345,21 @@ internal sealed class DynamicBatcher
         {
             request.Completion.TrySetException(e);
         }
+    }
+
+    /// <summary>A run of one request's inputs alone, counted as an execution and stamped on its timeline.</summary>
+    private ModelOutputs RunTimed(IReadOnlyList<InputTensor> inputs, IReadOnlyList<string> outputNames, int rows, RequestTimeline? timeline, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var outputs = _model.Run(inputs, outputNames, cancellationToken);
+        var ended = Stopwatch.GetTimestamp();
+        _statistics.RecordExecution(rows, ended - started);
+        if (timeline is not null)
+        {
+            (timeline.RunStarted, timeline.RunEnded) = (started, ended);
+        }
+
+        return outputs;
     }
 
     /// <summary>The rows every input holds along its first dimension; null when they disagree or an input has none.</summary>
@@ -352,7 +379,14 @@ internal sealed class DynamicBatcher
         + "=>" + string.Join('|', outputNames);
 
     private sealed class QueuedRequest(
-        IReadOnlyList<InputTensor> inputs, IReadOnlyList<string> outputNames, int rows, string key, long arrived, long latestStart, CancellationToken cancellationToken)
+        IReadOnlyList<InputTensor> inputs,
+        IReadOnlyList<string> outputNames,
+        int rows,
+        string key,
+        long arrived,
+        long latestStart,
+        RequestTimeline? timeline,
+        CancellationToken cancellationToken)
     {
         public IReadOnlyList<InputTensor> Inputs => inputs;
 
@@ -368,6 +402,8 @@ internal sealed class DynamicBatcher
         public long LatestStart => latestStart;
 
         public CancellationToken CancellationToken => cancellationToken;
+
+        public RequestTimeline? Timeline => timeline;
 
         public TaskCompletionSource<ModelOutputs> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

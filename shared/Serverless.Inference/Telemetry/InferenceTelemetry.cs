@@ -43,6 +43,12 @@ internal static class InferenceTelemetry
     public static Counter<long> BatchUnrecorded { get; } =
         Meter.CreateCounter<long>("inference.batch.unrecorded", "{file}", "Batch inputs whose failure could not be written to the store: only the log tells of them.");
 
+    public static Counter<long> PredictedClasses { get; } =
+        Meter.CreateCounter<long>("inference.predictions", "{prediction}", "Predicted classes by model, version, output and class: a label, an integer class, or the index of a score vector's highest element.");
+
+    public static Histogram<double> PredictionScores { get; } =
+        Meter.CreateHistogram<double>("inference.prediction.score", "1", "The score of each prediction by model, version and output: a single-value output, or a score vector's highest element.");
+
     /// <summary>Records the cold start once, at the end of the first request this process answers.</summary>
     /// <param name="time">The clock to measure with; the system's when null.</param>
     public static void RequestCompleted(string route, TimeProvider? time = null)

@@ -35,6 +35,24 @@ public sealed class EventDispatcherHttpTests : IClassFixture<LocalFunction>
     }
 
     [Fact]
+    public async Task HandleAsync_StatisticsRoute_CountsTheRequestsThisInstanceAnswered()
+    {
+        using var function = new LocalFunction();
+        for (var i = 0; i < 2; i++)
+        {
+            await function.InvokeAsync(HttpApiEvents.Infer(TestModels.IrisInferBody));
+        }
+
+        var response = await function.InvokeAsync(HttpApiEvents.Create("GET", "/v2/models/iris/versions/1/stats", null));
+
+        Assert.Equal(200, response.GetProperty("statusCode").GetInt32());
+        var stats = Assert.Single(Body(response).GetProperty("model_stats").EnumerateArray());
+        Assert.Equal(("iris", "1"), (stats.GetProperty("name").GetString(), stats.GetProperty("version").GetString()));
+        Assert.Equal(2, stats.GetProperty("inference_stats").GetProperty("success").GetProperty("count").GetInt32());
+        Assert.Equal(2, stats.GetProperty("execution_count").GetInt32());
+    }
+
+    [Fact]
     public async Task HandleAsync_Base64JsonBody_IsDecoded()
     {
         var body = Convert.ToBase64String(Encoding.UTF8.GetBytes(TestModels.IrisInferBody));

@@ -75,6 +75,22 @@ public sealed class OpenInferenceFunctionsTests : IDisposable
         Assert.Equal(Iris.Labels, labels.GetProperty("data").EnumerateArray().Select(l => l.GetString()));
     }
 
+    [Fact]
+    public async Task ProtocolAsync_StatisticsRoute_CountsTheRowsThisInstanceAnswered()
+    {
+        var functions = new OpenInferenceFunctions(_handler);
+        await functions.ProtocolAsync(HttpReply.NewContext("POST", "/v2/models/iris/infer", Iris.InferBody()).Request);
+        var context = HttpReply.NewContext("GET", "/v2/models/iris/stats", null);
+
+        await functions.ProtocolAsync(context.Request);
+
+        var reply = HttpReply.From(context);
+        Assert.Equal(200, reply.Status);
+        var stats = Assert.Single(reply.Json.GetProperty("model_stats").EnumerateArray());
+        Assert.Equal(("iris", Iris.Inputs.Count), (stats.GetProperty("name").GetString(), stats.GetProperty("inference_count").GetInt32()));
+        Assert.Equal(1, stats.GetProperty("inference_stats").GetProperty("success").GetProperty("count").GetInt32());
+    }
+
     [Theory]
     [InlineData("/v2")]
     [InlineData("/v2/models/iris")]

@@ -44,7 +44,7 @@ public sealed class TritonExtensionsTests : IDisposable
 
         reply.AssertOk();
         Assert.Equal(
-            ["binary_tensor_data", "model_configuration", "model_repository"],
+            ["binary_tensor_data", "model_configuration", "model_repository", "statistics"],
             reply.Json.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
     }
 

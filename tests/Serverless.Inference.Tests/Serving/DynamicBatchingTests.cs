@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Protocol;
 using Serverless.Inference.Repository;
@@ -235,17 +234,7 @@ public sealed class DynamicBatchingTests : IDisposable
 
     private string AddSample(string sample, string name, string batching)
     {
-        var source = Path.Combine(TempModelRepository.SampleModels, sample);
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(_repository.Root, name, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "model.json")))!.AsObject();
-        manifest["dynamic_batching"] = JsonNode.Parse(batching);
-        _repository.Manifest(name, manifest.ToJsonString());
+        _repository.CopySample(sample, name, $$"""{"dynamic_batching": {{batching}}}""");
         return name;
     }
 

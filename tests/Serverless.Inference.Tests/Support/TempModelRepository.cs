@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Serverless.Inference.Tests.Support;
 
 /// <summary>
@@ -39,14 +41,28 @@ public sealed class TempModelRepository : IDisposable
     }
 
     /// <summary>Copies a sample model (manifest and versions) from the test output's <c>models/</c> folder.</summary>
-    public TempModelRepository CopySample(string name)
+    /// <param name="asName">The copy's name; the sample's own when null.</param>
+    /// <param name="manifestChanges">A JSON object whose members replace the manifest's members of the same name.</param>
+    public TempModelRepository CopySample(string name, string? asName = null, string? manifestChanges = null)
     {
         var source = Path.Combine(SampleModels, name);
+        var copy = asName ?? name;
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
-            var target = Path.Combine(Root, name, Path.GetRelativePath(source, file));
+            var target = Path.Combine(Root, copy, Path.GetRelativePath(source, file));
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
+        }
+
+        if (manifestChanges is not null)
+        {
+            var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "model.json")))!.AsObject();
+            foreach (var (member, value) in JsonNode.Parse(manifestChanges)!.AsObject())
+            {
+                manifest[member] = value?.DeepClone();
+            }
+
+            Manifest(copy, manifest.ToJsonString());
         }
 
         return this;
