@@ -120,7 +120,8 @@ internal static class DriftStatistics
         {
             var term = sign * Math.Exp(-2.0 * j * j * lambda * lambda);
             sum += term;
-            if (Math.Abs(term) < 1e-12 * Math.Abs(sum))
+            // <= : for a large λ every term underflows to 0, and so does the tail.
+            if (Math.Abs(term) <= 1e-12 * Math.Abs(sum))
             {
                 return Math.Clamp(2 * sum, 0, 1);
             }

@@ -43,7 +43,7 @@ internal static class MonitorConsole
             }
         }
 
-        AnsiConsole.MarkupLineInterpolated($"{(report.Drift ? "[red]drift[/]" : "[green]no drift[/]")}: {Path.Combine(output, "report.html")}");
+        AnsiConsole.MarkupLine((report.Drift ? "[red]drift[/]: " : "[green]no drift[/]: ") + Markup.Escape(Path.Combine(output, "report.html")));
     }
 
     private static string Format(double? value) => value is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "";

@@ -23,7 +23,7 @@ internal static class MonitorReportHtml
             body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
             h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
             table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
-            td:first-child,th:first-child{text-align:left}.drift{color:#c0392b;font-weight:600}.ok{color:#27ae60}
+            td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}.drift{color:#c0392b;font-weight:600}.ok{color:#27ae60}
             .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{border:1px solid #ddd;padding:6px}.chart h3{font-size:13px;margin:0 0 4px}
             .muted{color:#777;font-size:12px}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
             </style></head><body>
@@ -35,7 +35,7 @@ internal static class MonitorReportHtml
         Sources(html, report);
         Features(html, report);
         Charts(html, report);
-        Accuracy(html, report.Accuracy);
+        Accuracy(html, report.Accuracy, report.Thresholds.MinAccuracy);
         Malformed(html, "baseline", report.Baseline);
         Malformed(html, "current window", report.Current);
         html.Append("</body></html>\n");
@@ -114,15 +114,17 @@ internal static class MonitorReportHtml
 
             if (named || i == 0 || i == chart.Bins.Count - 1 || i == chart.Bins.Count / 2)
             {
+                // A numeric bar is named by its lower edge, at its left; categories are centred under their bars.
                 var label = chart.Bins[i].Length > 10 ? chart.Bins[i][..9] + "…" : chart.Bins[i];
-                html.Append(Invariant($"<text x=\"{x + (slot / 2):F1}\" y=\"{Height - Bottom + 12}\" font-size=\"9\" text-anchor=\"middle\">{Text(label)}</text>"));
+                var (at, anchor) = named ? (x + (slot / 2), "middle") : (x, i == 0 ? "start" : "middle");
+                html.Append(Invariant($"<text x=\"{at:F1}\" y=\"{Height - Bottom + 12}\" font-size=\"9\" text-anchor=\"{anchor}\">{Text(label)}</text>"));
             }
         }
 
         html.Append("</svg>");
     }
 
-    private static void Accuracy(StringBuilder html, AccuracyReport? accuracy)
+    private static void Accuracy(StringBuilder html, AccuracyReport? accuracy, double? minimum)
     {
         if (accuracy is null)
         {
@@ -150,10 +152,17 @@ internal static class MonitorReportHtml
             var x = Left + (i * slot);
             var start = windows[i].Start?.ToString("MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "no time";
             html.Append(Invariant($"<rect x=\"{x + 1:F1}\" y=\"{Height - Bottom - h:F1}\" width=\"{Math.Max(1, slot - 2):F1}\" height=\"{h:F1}\" fill=\"{BaselineColour}\"><title>{start}: {windows[i].Accuracy:P1} of {windows[i].Rows:N0}</title></rect>"));
+            html.Append(Invariant($"<text x=\"{x + (slot / 2):F1}\" y=\"{Height - Bottom - h - 3:F1}\" font-size=\"9\" text-anchor=\"middle\">{windows[i].Accuracy * 100:F1}%</text>"));
             if (i % labelEvery == 0)
             {
                 html.Append(Invariant($"<text x=\"{x + (slot / 2):F1}\" y=\"{Height - Bottom + 12}\" font-size=\"9\" text-anchor=\"middle\">{start}</text>"));
             }
+        }
+
+        if (minimum is { } min)
+        {
+            var y = Height - Bottom - (min * plot);
+            html.Append(Invariant($"<line x1=\"{Left}\" y1=\"{y:F1}\" x2=\"{Width - 4}\" y2=\"{y:F1}\" stroke=\"#c0392b\" stroke-dasharray=\"4 3\"/><text x=\"{Width - 6}\" y=\"{y - 3:F1}\" font-size=\"9\" text-anchor=\"end\" fill=\"#c0392b\">minimum {min:P0}</text>"));
         }
 
         html.Append("</svg>");

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -6,7 +7,13 @@ namespace Serverless.Infer.Cli.Monitor;
 /// <summary>The report as JSON (snake_case names, statistics that do not apply left out).</summary>
 internal static class MonitorReportJson
 {
-    public static byte[] Serialize(MonitorReport report) => JsonSerializer.SerializeToUtf8Bytes(report, MonitorReportJsonContext.Default.MonitorReport);
+    // The report is a file for people and tools, never embedded in a page: "PSI 0.9 > 0.2" reads better than "\u003E".
+    private static readonly MonitorReportJsonContext Context = new(new JsonSerializerOptions(MonitorReportJsonContext.Default.Options)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
+    public static byte[] Serialize(MonitorReport report) => JsonSerializer.SerializeToUtf8Bytes(report, Context.MonitorReport);
 }
 
 [JsonSourceGenerationOptions(

@@ -107,7 +107,8 @@ public sealed class MonitorSourceKindsTests : IDisposable
     public async Task Labels_AccuracyPerHourAgainstKnownLabels_AndUnmatchedIdsCounted()
     {
         var current = Path.Combine(_root, "current");
-        var written = IrisCapture.WriteWindow(current, Start, 2000, seed: 12, IrisShift.None, hours: 2);
+        var written = new List<(string Id, string Label, DateTimeOffset Time)>();
+        IrisCapture.WriteWindow(current, Start, 2000, seed: 12, IrisShift.None, hours: 2, written: written);
         var labels = new StringBuilder("id,label\n");
         for (var i = 0; i < written.Count; i++)
         {

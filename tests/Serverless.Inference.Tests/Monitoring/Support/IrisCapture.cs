@@ -24,12 +24,12 @@ internal static class IrisCapture
     private static readonly double[] Deviations = [0.8, 0.4, 1.7, 0.75];
 
     /// <summary>Writes <paramref name="rows"/> records spread evenly over <paramref name="hours"/> hours from <paramref name="start"/>.</summary>
-    /// <returns>The ids and predicted labels written, in order.</returns>
-    public static List<(string Id, string Label, DateTimeOffset Time)> WriteWindow(
-        string root, DateTimeOffset start, int rows, int seed, IrisShift shift, int hours = 4, int rowsPerObject = 50_000)
+    /// <param name="written">Given: receives each record's id, predicted label and time, in order.</param>
+    public static void WriteWindow(
+        string root, DateTimeOffset start, int rows, int seed, IrisShift shift, int hours = 4, int rowsPerObject = 50_000,
+        ICollection<(string Id, string Label, DateTimeOffset Time)>? written = null)
     {
         var random = new Random(seed);
-        var written = new List<(string, string, DateTimeOffset)>(rows);
         var step = TimeSpan.FromHours(hours) / rows;
         StreamWriter? writer = null;
         DateTimeOffset? objectHour = null;
@@ -58,15 +58,13 @@ internal static class IrisCapture
                 WriteRecord(line, time, id, Features(random, shift), Scores(random), label);
                 writer.Write(line);
                 inObject++;
-                written.Add((id, label, time));
+                written?.Add((id, label, time));
             }
         }
         finally
         {
             writer?.Dispose();
         }
-
-        return written;
     }
 
     public static double[] Features(Random random, IrisShift shift)
