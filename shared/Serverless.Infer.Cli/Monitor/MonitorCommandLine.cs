@@ -122,7 +122,7 @@ internal static class MonitorCommandLine
 
     private static Option<double> Threshold(string name, string description, double value)
     {
-        var option = new Option<double>(name) { Description = description + $" Default: {value.ToString(CultureInfo.InvariantCulture)}.", DefaultValueFactory = _ => value };
+        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => value };
         option.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<double>() is < 0 or double.NaN)
