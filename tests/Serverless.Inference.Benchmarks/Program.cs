@@ -12,6 +12,11 @@ if (args is [RequestMemory.ChildCommand, ..])
     return await RequestMemory.RunChildAsync(args);
 }
 
+if (args is [MonitorScale.ChildCommand, ..])
+{
+    return await MonitorScale.RunChildAsync(args);
+}
+
 // One entry per figure, in the order "all" runs them.
 (string Name, Func<Task> Run)[] figures =
 [
@@ -29,6 +34,7 @@ if (args is [RequestMemory.ChildCommand, ..])
     ("dynamic-batching", DynamicBatching.RunAsync),
     ("grpc-vs-rest", GrpcVsRest.RunAsync),
     ("refresh-latency", RefreshLatency.RunAsync),
+    ("monitor-scale", MonitorScale.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))
