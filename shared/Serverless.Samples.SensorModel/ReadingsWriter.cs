@@ -8,8 +8,8 @@ internal sealed record GenerateSettings(FileInfo Output, int Sensors, int Failin
 
 /// <summary>
 /// <c>generate</c>: appends rounds of readings (one per pump) to a JSON lines file, flushed after each round so a
-/// reader following the file sees them as they happen. A line carries the pump's id, the time and the four readings,
-/// never the simulation's label: <c>{"sensor_id":"pump-05","timestamp":"...","temperature":61.2,...}</c>.
+/// reader following the file sees them as they happen. A line carries the pump's id as "key" (the partition key <c>infer stream</c> reads by default), the time and the four readings,
+/// never the simulation's label: <c>{"key":"pump-05","timestamp":"...","temperature":61.2,...}</c>.
 /// </summary>
 internal static class ReadingsWriter
 {
@@ -60,7 +60,7 @@ internal static class ReadingsWriter
     private static void Write(Utf8JsonWriter json, SensorReading reading, DateTimeOffset timestamp)
     {
         json.WriteStartObject();
-        json.WriteString("sensor_id"u8, reading.SensorId);
+        json.WriteString("key"u8, reading.SensorId);
         json.WriteString("timestamp"u8, timestamp);
         json.WriteNumber("temperature"u8, reading.Temperature);
         json.WriteNumber("vibration"u8, reading.Vibration);
