@@ -120,6 +120,7 @@ internal static class InferCommandLine
             serve,
             score,
             models,
+            StreamCommand.Create(repository),
         };
     }
 }

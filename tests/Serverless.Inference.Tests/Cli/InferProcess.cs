@@ -36,11 +36,22 @@ internal sealed class InferProcess : IDisposable
         }
     }
 
-    public static InferProcess Start(string workingDirectory, string fileName, params string[] arguments)
+    /// <summary>Standard input, when the process was started with <see cref="StartWithInput"/>.</summary>
+    public StreamWriter Input => _process.StandardInput;
+
+    public static InferProcess Start(string workingDirectory, string fileName, params string[] arguments) =>
+        Start(workingDirectory, fileName, redirectInput: false, arguments);
+
+    /// <summary>Starts the command with its standard input a pipe the test writes to (<see cref="Input"/>).</summary>
+    public static InferProcess StartWithInput(string workingDirectory, string fileName, params string[] arguments) =>
+        Start(workingDirectory, fileName, redirectInput: true, arguments);
+
+    private static InferProcess Start(string workingDirectory, string fileName, bool redirectInput, string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
         {
             WorkingDirectory = workingDirectory,
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
