@@ -91,8 +91,12 @@ internal static class StreamCommand
         return command;
     }
 
-    public static Task<int> RunAsync(StreamSettings settings, CancellationToken cancellationToken) =>
-        RunAsync(settings, Console.OpenStandardInput, Console.OpenStandardOutput(), Console.Error, TimeProvider.System, cancellationToken);
+    public static async Task<int> RunAsync(StreamSettings settings, CancellationToken cancellationToken)
+    {
+        // Through a buffer flushed once per batch: one write to the pipe per batch, not one per line.
+        await using var output = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
+        return await RunAsync(settings, Console.OpenStandardInput, output, Console.Error, TimeProvider.System, cancellationToken);
+    }
 
     public static async Task<int> RunAsync(
         StreamSettings settings, Func<Stream> standardInput, Stream standardOutput, TextWriter errors, TimeProvider time, CancellationToken cancellationToken)

@@ -36,6 +36,8 @@ internal sealed class InferProcess : IDisposable
         }
     }
 
+    public int Id => _process.Id;
+
     /// <summary>Standard input, when the process was started with <see cref="StartWithInput"/>.</summary>
     public StreamWriter Input => _process.StandardInput;
 

@@ -179,6 +179,25 @@ public sealed class StreamCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Interrupt_WhileWaitingForInput_AnswersWhatItReadAndExits130()
+    {
+        using var stream = StartStream();
+        var reading = Json(new SensorSimulation(17).Readings("pump-01", 1, failAt: null).Single());
+        await stream.Input.WriteLineAsync(reading);
+        await stream.Input.FlushAsync();
+        await WaitForPredictionAsync(stream, 1);
+
+        // Standard input stays open: the command is blocked reading it when Ctrl+C (SIGINT, sent with kill(1)) comes.
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", stream.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        Assert.Equal(130, await stream.WaitForExitAsync(HangGuard));
+        Assert.Single(Predictions(stream.Output));
+    }
+
+    [Fact]
     public async Task UnknownModel_OneLineErrorExitOne()
     {
         using var stream = InferProcess.Start(_folder, InferProcess.Infer, "stream", "--model", "no-such-model", "--repository", TempModelRepository.SampleModels, "--input", "/dev/null");
