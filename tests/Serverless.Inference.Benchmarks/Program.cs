@@ -29,6 +29,7 @@ if (args is [RequestMemory.ChildCommand, ..])
     ("dynamic-batching", DynamicBatching.RunAsync),
     ("grpc-vs-rest", GrpcVsRest.RunAsync),
     ("refresh-latency", RefreshLatency.RunAsync),
+    ("stream-throughput", StreamThroughput.RunAsync),
     ("stream-latency", StreamLatency.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
