@@ -121,6 +121,7 @@ internal static class InferCommandLine
             score,
             models,
             Monitor.MonitorCommandLine.Build(),
+            StreamCommand.Create(repository),
         };
     }
 }

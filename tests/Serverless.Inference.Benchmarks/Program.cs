@@ -35,6 +35,8 @@ if (args is [MonitorScale.ChildCommand, ..])
     ("grpc-vs-rest", GrpcVsRest.RunAsync),
     ("refresh-latency", RefreshLatency.RunAsync),
     ("monitor-scale", MonitorScale.RunAsync),
+    ("stream-throughput", StreamThroughput.RunAsync),
+    ("stream-latency", StreamLatency.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))

@@ -36,15 +36,29 @@ internal sealed class InferProcess : IDisposable
         }
     }
 
+    public int Id => _process.Id;
+
+    /// <summary>Standard input, when the process was started with <see cref="StartWithInput"/>.</summary>
+    public StreamWriter Input => _process.StandardInput;
+
     public static InferProcess Start(string workingDirectory, string fileName, params string[] arguments) =>
         Start(workingDirectory, new Dictionary<string, string>(), fileName, arguments);
 
     /// <param name="environment">Variables set for the process on top of the test's own.</param>
-    public static InferProcess Start(string workingDirectory, IReadOnlyDictionary<string, string> environment, string fileName, params string[] arguments)
+    public static InferProcess Start(string workingDirectory, IReadOnlyDictionary<string, string> environment, string fileName, params string[] arguments) =>
+        Start(workingDirectory, environment, fileName, redirectInput: false, arguments);
+
+    /// <summary>Starts the command with its standard input a pipe the test writes to (<see cref="Input"/>).</summary>
+    public static InferProcess StartWithInput(string workingDirectory, string fileName, params string[] arguments) =>
+        Start(workingDirectory, new Dictionary<string, string>(), fileName, redirectInput: true, arguments);
+
+    private static InferProcess Start(
+        string workingDirectory, IReadOnlyDictionary<string, string> environment, string fileName, bool redirectInput, string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
         {
             WorkingDirectory = workingDirectory,
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
