@@ -44,9 +44,13 @@ public sealed partial class StreamFunctions(StreamProcessor processor, DeliveryL
             return;
         }
 
-        if (!ModelNames.IsValid(model))
+        try
         {
-            await WriteErrorAsync(response, 400, $"invalid model name '{ModelNames.Printable(model)}': it must match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}").ConfigureAwait(false);
+            ModelNames.Require(model, "model name");
+        }
+        catch (InferenceException e)
+        {
+            await WriteErrorAsync(response, 400, e.Message).ConfigureAwait(false);
             return;
         }
 
@@ -79,7 +83,8 @@ public sealed partial class StreamFunctions(StreamProcessor processor, DeliveryL
         try
         {
             var seen = await ledger.SeenAsync(model, events, cancellationToken).ConfigureAwait(false);
-            var fresh = events.Where((_, index) => !seen[index]).ToList();
+            // An id twice in one delivery is one event: the first is scored.
+            var fresh = events.Where((_, index) => !seen[index]).DistinctBy(e => (e.Source, e.Id)).ToList();
             var repeats = events.Count - fresh.Count;
             if (fresh.Count == 0)
             {

@@ -195,6 +195,16 @@ public sealed class StreamFunctionsTests(AzuriteWithQueues azurite) : IClassFixt
         Assert.Equal(["g0", "g1", "g2", "g3", "g4"], (await AlertsAsync()).Select(a => a.GetProperty("position").GetString()).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Batch_SameIdTwice_ScoredOnce()
+    {
+        var reply = await SendAsync(App(), "POST", Batch([CloudEvent("twice", "s", 0, Iris.Inputs[0]), CloudEvent("twice", "s", 0, Iris.Inputs[0])]));
+
+        Assert.Equal(200, reply.Status);
+        Assert.Equal((2, 1, 0, 1), Counts(reply));
+        Assert.Equal(["twice"], (await PredictionLinesAsync()).Select(l => l.GetProperty("position").GetString()));
+    }
+
     public static TheoryData<string, string> NotCloudEvents => new()
     {
         { """[{"specversion":"0.3","id":"a","source":"/s","type":"t","data":[1,2,3,4]}]""", "0.3" },
