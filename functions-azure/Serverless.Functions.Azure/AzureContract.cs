@@ -61,4 +61,25 @@ public static class AzureContract
 
     /// <summary>The most input bytes in one shard, unless the model's manifest says otherwise (<c>batch.bytes_per_shard</c>).</summary>
     public const string BytesPerShardSetting = "Inference__BytesPerShard";
+
+    /// <summary>The HTTP function Event Grid pushes a stream's CloudEvents to: <c>POST /v2/streams/{model}</c>.</summary>
+    public const string ScoreStreamFunction = "ScoreStream";
+
+    /// <summary>The stream webhook's route under <see cref="RoutePrefix"/>; the model scores every event of a delivery.</summary>
+    public const string StreamRoute = "streams/{model}";
+
+    /// <summary>The stream's predictions, one create-only object per committed run of events.</summary>
+    public const string PredictionsContainer = "predictions";
+
+    /// <summary>The stream's per-key state (windows, consecutive-match counts) and its alert markers.</summary>
+    public const string StreamStateContainer = "stream-state";
+
+    /// <summary>One empty blob per committed event id, so a redelivered event is skipped even in a regrouped batch; expired by the account's lifecycle policy.</summary>
+    public const string StreamEventsContainer = "stream-events";
+
+    /// <summary>The stream's alerts, one JSON message each (base64, as a queue trigger reads it).</summary>
+    public const string StreamAlertsQueue = "stream-alerts";
+
+    /// <summary>The CloudEvents attribute whose value is an event's partition key (default <c>subject</c>; an event without it is keyed by its <c>source</c>).</summary>
+    public const string StreamPartitionAttributeSetting = "Inference__StreamPartitionAttribute";
 }

@@ -9,6 +9,7 @@ builder.Services
     .AddInferenceStorage()
     .AddBlobInference(builder.Configuration)
     .AddBlobBatchScoring()
+    .AddEventGridStreaming(builder.Configuration)
     .AddModelWarmup();
 
 builder.Build().Run();

@@ -88,6 +88,35 @@ param eventMaxDeliveryAttempts int = 10
 @maxValue(1440)
 param eventTimeToLiveInMinutes int = 1440
 
+@description('Model the stream topic\'s events are scored with (the webhook route streams/{model}); needed for stage two of the stream.')
+param streamModel string = ''
+
+@description('Stream stage two: create the subscription that pushes the stream topic\'s events to the webhook. Set only after the code is deployed: Event Grid validates the endpoint when it is created.')
+param subscribeStreamEvents bool = false
+
+@description('Most events Event Grid delivers to the stream webhook at once.')
+@minValue(1)
+@maxValue(5000)
+param streamMaxEventsPerBatch int = 100
+
+@description('Target size of one stream delivery in KB (Event Grid\'s maximum, 1,024, is what the webhook accepts).')
+@minValue(1)
+@maxValue(1024)
+param streamPreferredBatchSizeInKilobytes int = 256
+
+@description('Event Grid delivery attempts to the stream webhook before an event is dead-lettered.')
+@minValue(1)
+@maxValue(30)
+param streamMaxDeliveryAttempts int = 30
+
+@description('Minutes Event Grid keeps retrying a stream event before it is dead-lettered.')
+@minValue(1)
+@maxValue(1440)
+param streamEventTimeToLiveInMinutes int = 1440
+
+@description('Optional object id of the user, group or service principal that publishes to the stream topic (EventGrid Data Sender; the topic takes Entra tokens only).')
+param streamPublisherPrincipalId string = ''
+
 @description('Days Log Analytics keeps telemetry.')
 @minValue(30)
 @maxValue(730)
@@ -114,6 +143,10 @@ var shardPoisonQueue = 'batch-shards-poison'
 var shardMinBytesSettingName = 'Inference__ShardMinBytes'
 var rowsPerShardSettingName = 'Inference__RowsPerShard'
 var bytesPerShardSettingName = 'Inference__BytesPerShard'
+var predictionsContainer = 'predictions'
+var streamStateContainer = 'stream-state'
+var streamEventsContainer = 'stream-events'
+var streamAlertsQueue = 'stream-alerts'
 
 // The storage extension's poison queue for blob triggers (in the account of the trigger's connection).
 var blobTriggerPoisonQueue = 'webjobs-blobtrigger-poison'
@@ -157,11 +190,15 @@ module dataStorage 'modules/storage.bicep' = {
       outgoingContainer
       failedContainer
       deadLetterContainer
+      predictionsContainer
+      streamStateContainer
+      streamEventsContainer
     ]
     queues: [
       blobTriggerPoisonQueue
       shardQueue
       shardPoisonQueue
+      streamAlertsQueue
     ]
   }
 }
@@ -187,6 +224,24 @@ module blobEventsTopic 'modules/blob-events-topic.bicep' = {
   }
 }
 
+module streamTopic 'modules/stream-topic.bicep' = {
+  name: 'stream-topic'
+  params: {
+    name: '${namePrefix}-evgt-stream-${suffix}'
+    location: location
+    tags: tags
+  }
+}
+
+module streamLedgerRetention 'modules/stream-ledger-retention.bicep' = {
+  name: 'stream-ledger-retention'
+  params: {
+    storageAccountName: dataStorage.outputs.name
+    containerName: streamEventsContainer
+    retentionDays: 2
+  }
+}
+
 module roleAssignments 'modules/role-assignments.bicep' = {
   name: 'role-assignments'
   params: {
@@ -204,6 +259,13 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     appPrincipalId: identity.outputs.principalId
     eventGridPrincipalId: blobEventsTopic.outputs.principalId
     operatorPrincipalId: operatorPrincipalId
+    predictionsContainerName: predictionsContainer
+    streamStateContainerName: streamStateContainer
+    streamEventsContainerName: streamEventsContainer
+    streamAlertsQueueName: streamAlertsQueue
+    streamTopicName: streamTopic.outputs.name
+    streamTopicPrincipalId: streamTopic.outputs.principalId
+    streamPublisherPrincipalId: streamPublisherPrincipalId
   }
 }
 
@@ -265,6 +327,22 @@ module blobEventsSubscription 'modules/blob-events-subscription.bicep' = if (sub
   }
 }
 
+module streamSubscription 'modules/stream-subscription.bicep' = if (subscribeStreamEvents) {
+  name: 'stream-subscription'
+  params: {
+    topicName: streamTopic.outputs.name
+    functionAppName: functionApp.outputs.name
+    routePrefix: routePrefix
+    model: streamModel
+    deadLetterStorageAccountId: dataStorage.outputs.id
+    deadLetterContainerName: deadLetterContainer
+    maxEventsPerBatch: streamMaxEventsPerBatch
+    preferredBatchSizeInKilobytes: streamPreferredBatchSizeInKilobytes
+    maxDeliveryAttempts: streamMaxDeliveryAttempts
+    eventTimeToLiveInMinutes: streamEventTimeToLiveInMinutes
+  }
+}
+
 output functionAppName string = functionApp.outputs.name
 output inferenceBaseUrl string = 'https://${functionApp.outputs.defaultHostName}/${routePrefix}'
 // The data account: where models are uploaded and batch files dropped.
@@ -274,3 +352,6 @@ output hostStorageAccountName string = hostStorage.outputs.name
 output deploymentContainer string = deploymentContainer
 output identityClientId string = identity.outputs.clientId
 output blobEventsSubscribed bool = subscribeBlobEvents
+// Where publishers send the stream's CloudEvents (with an Entra token for https://eventgrid.azure.net/).
+output streamTopicEndpoint string = streamTopic.outputs.endpoint
+output streamEventsSubscribed bool = subscribeStreamEvents

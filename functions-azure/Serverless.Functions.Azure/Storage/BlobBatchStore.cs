@@ -10,7 +10,8 @@ namespace Serverless.Functions.Azure.Storage;
 
 /// <summary>
 /// The batch layout in one storage account: a key's first segment is the container (<c>incoming</c>, <c>outgoing</c>,
-/// <c>failed</c>, the only ones the app's identity is granted), the rest is the blob name. Identity is the ETag: reads
+/// <c>failed</c>, and the stream's <c>predictions</c>, <c>stream-state</c> and <c>stream-events</c>: the only ones the
+/// app's identity is granted), the rest is the blob name. Identity is the ETag: reads
 /// and deletes send <c>If-Match</c> with the ETag that was stat'ed, create-only writes <c>If-None-Match: *</c>. Holds no
 /// state between calls, so one instance serves every invocation.
 /// </summary>
@@ -34,7 +35,11 @@ internal sealed class BlobBatchStore(BlobServiceClient service, BlobCopySource? 
 
     private readonly BlobCopySource _copySource = copySource ?? (service.CanGenerateAccountSasUri ? BlobCopySource.SharedKey() : BlobCopySource.None);
 
-    private static readonly string[] Containers = [BatchKey.Incoming, BatchKey.Outgoing, BatchKey.Failed];
+    private static readonly string[] Containers =
+    [
+        BatchKey.Incoming, BatchKey.Outgoing, BatchKey.Failed,
+        AzureContract.PredictionsContainer, AzureContract.StreamStateContainer, AzureContract.StreamEventsContainer,
+    ];
 
     public string Description => service.Uri.ToString();
 

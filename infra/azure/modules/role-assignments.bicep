@@ -24,6 +24,21 @@ param shardPoisonQueueName string
 
 param applicationInsightsName string
 
+@description('The stream webhook\'s predictions, per-key state and delivery records, one container each.')
+param predictionsContainerName string
+param streamStateContainerName string
+param streamEventsContainerName string
+
+@description('The queue the stream webhook sends alerts to.')
+param streamAlertsQueueName string
+
+@description('The stream\'s Event Grid custom topic and its system-assigned identity (writes dead-lettered events).')
+param streamTopicName string
+param streamTopicPrincipalId string
+
+@description('Optional: object id of whoever publishes to the stream topic. Empty: no grant.')
+param streamPublisherPrincipalId string
+
 @description('Principal (object) id of the function app identity.')
 param appPrincipalId string
 
@@ -50,6 +65,10 @@ var roles = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   // Entra-authenticated telemetry (Application Insights has local auth disabled).
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  // The stream alerts queue: the app only sends; whoever acts on the alerts reads them with a role of its own.
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+  // The stream topic takes Entra tokens only: publishing is this role.
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
 }
 
 // The operator uploads models, drops and collects batch files and reads dead-lettered events.
@@ -59,6 +78,7 @@ var operatorContainers = [
   outgoingContainerName
   failedContainerName
   deadLetterContainerName
+  predictionsContainerName
 ]
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
@@ -124,6 +144,30 @@ resource shardQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024
 resource shardPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = {
   parent: dataQueueService
   name: shardPoisonQueueName
+}
+
+resource predictionsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: predictionsContainerName
+}
+
+resource streamStateContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: streamStateContainerName
+}
+
+resource streamEventsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: streamEventsContainerName
+}
+
+resource streamAlertsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = {
+  parent: dataQueueService
+  name: streamAlertsQueueName
+}
+
+resource streamTopic 'Microsoft.EventGrid/topics@2025-02-15' existing = {
+  name: streamTopicName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -249,6 +293,68 @@ resource eventGridDeadLetterContributor 'Microsoft.Authorization/roleAssignments
     principalId: eventGridPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+// The stream webhook: predictions written create-only (and read back to tell a retry from new work), per-key state
+// (create-only generations, read and pruned), and the delivery records of committed event ids.
+resource appPredictionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: predictionsContainer
+  name: guid(predictionsContainer.id, appPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource appStreamStateContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: streamStateContainer
+  name: guid(streamStateContainer.id, appPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource appStreamEventsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: streamEventsContainer
+  name: guid(streamEventsContainer.id, appPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+// Send only: the template creates the queue, so the sender never needs to create it.
+resource appStreamAlertsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: streamAlertsQueue
+  name: guid(streamAlertsQueue.id, appPrincipalId, roles.storageQueueDataMessageSender)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+  }
+}
+
+resource streamTopicDeadLetterContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: deadLetterContainer
+  name: guid(deadLetterContainer.id, streamTopicPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: streamTopicPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource streamPublisherSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(streamPublisherPrincipalId)) {
+  scope: streamTopic
+  name: guid(streamTopic.id, streamPublisherPrincipalId, roles.eventGridDataSender)
+  properties: {
+    principalId: streamPublisherPrincipalId
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
   }
 }
 

@@ -18,7 +18,7 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void Metadata_ListsExactlyTheAppsFunctions()
     {
-        Assert.Equal(["HealthLive", "HealthReady", "OpenInference", AzureContract.ScoreBlobFunction, AzureContract.ScoreShardFunction, AzureContract.SweepIncomingFunction], Functions.Value.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.Equal(["HealthLive", "HealthReady", "OpenInference", AzureContract.ScoreBlobFunction, AzureContract.ScoreShardFunction, AzureContract.ScoreStreamFunction, AzureContract.SweepIncomingFunction], Functions.Value.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
         Assert.All(Functions.Value, f => Assert.Equal("dotnet-isolated", f.GetProperty("language").GetString()));
         Assert.All(Functions.Value, f => Assert.Equal("Serverless.Functions.Azure.dll", f.GetProperty("scriptFile").GetString()));
     }
@@ -27,6 +27,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("HealthLive", "health/live", "Anonymous", new[] { "get" })]
     [InlineData("HealthReady", "health/ready", "Anonymous", new[] { "get" })]
     [InlineData("OpenInference", "{*path}", "Function", new[] { "get", "post" })]
+    // Event Grid's handshake is an OPTIONS request to the same URL, function key included.
+    [InlineData(AzureContract.ScoreStreamFunction, AzureContract.StreamRoute, "Function", new[] { "post", "options" })]
     public void Metadata_HttpTrigger_RouteMethodsAndAuthLevel(string function, string route, string authLevel, string[] methods)
     {
         var trigger = Assert.Single(Binding(function), b => b.GetProperty("type").GetString() == "httpTrigger");

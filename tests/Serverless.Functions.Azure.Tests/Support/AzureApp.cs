@@ -43,6 +43,7 @@ public sealed class AzureApp : IDisposable
             .AddInferenceStorage()
             .AddBlobInference(configuration)
             .AddBlobBatchScoring()
+            .AddEventGridStreaming(configuration)
             .AddModelWarmup();
         configure?.Invoke(services);
         _services = services.BuildServiceProvider();

@@ -14,6 +14,9 @@ public sealed class WatchedStore(IBatchStore inner) : IBatchStore
     /// <summary>Time spent in composes, all together.</summary>
     public TimeSpan ComposeTime => TimeSpan.FromTicks(Interlocked.Read(ref _composeTicks));
 
+    /// <summary>Runs before every create, with its key: a test throws from it to make the store fail there.</summary>
+    public Func<string, Task>? BeforeCreate { get; set; }
+
     /// <summary>Runs after every successful create, with its key.</summary>
     public Func<string, Task>? AfterCreate { get; set; }
 
@@ -25,6 +28,11 @@ public sealed class WatchedStore(IBatchStore inner) : IBatchStore
 
     public async Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken)
     {
+        if (BeforeCreate is { } before)
+        {
+            await before(key);
+        }
+
         var created = await inner.CreateAsync(key, content, cancellationToken);
         if (created && AfterCreate is { } step)
         {

@@ -17,6 +17,8 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
     private const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
     private const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
     private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+    private const string StorageQueueDataMessageSender = "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a";
+    private const string EventGridDataSender = "d5a91429-5739-47e2-a06b-3470a27159e7";
 
     private const string Module = "role-assignments";
     private const string HostAccount = "host-storage";
@@ -40,6 +42,10 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
                 ($"{DataAccount}/queues/webjobs-blobtrigger-poison", StorageQueueDataContributor),
                 ($"{DataAccount}/queues/{AzureContract.ShardQueue}", StorageQueueDataContributor),
                 ($"{DataAccount}/queues/{AzureContract.ShardPoisonQueue}", StorageQueueDataContributor),
+                ($"{DataAccount}/{AzureContract.PredictionsContainer}", StorageBlobDataContributor),
+                ($"{DataAccount}/{AzureContract.StreamStateContainer}", StorageBlobDataContributor),
+                ($"{DataAccount}/{AzureContract.StreamEventsContainer}", StorageBlobDataContributor),
+                ($"{DataAccount}/queues/{AzureContract.StreamAlertsQueue}", StorageQueueDataMessageSender),
                 ("appinsights", MonitoringMetricsPublisher),
             },
             appGrants);
@@ -75,6 +81,29 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
         Assert.Null(topicGrant.Condition);
     }
 
+    /// <summary>The stream topic's own identity writes its dead letters; publishing is an Entra role, granted only when asked for.</summary>
+    [Fact]
+    public void RoleAssignments_StreamTopic_DeadLetterContributorAndAnOptionalPublisher()
+    {
+        var topicGrant = Assert.Single(Grants(), g => g.Principal == "stream-topic");
+        var publisherGrant = Assert.Single(Grants(), g => g.Principal == "publisher");
+
+        Assert.Equal(($"{DataAccount}/{AzureContract.DeadLetterContainer}", StorageBlobDataContributor, null), (topicGrant.Scope, topicGrant.Role, topicGrant.Condition));
+        Assert.Equal(("stream-topic", "principalId"), ArmExpression.ModuleOutput(ArmExpression.ModuleParameter(bicep.Template, Module, "streamTopicPrincipalId")));
+        Assert.Equal(("stream-topic", EventGridDataSender), (publisherGrant.Scope, publisherGrant.Role));
+        Assert.Equal("[not(empty(parameters('streamPublisherPrincipalId')))]", publisherGrant.Condition);
+        Assert.Equal("[parameters('streamPublisherPrincipalId')]", ArmExpression.ModuleParameter(bicep.Template, Module, "streamPublisherPrincipalId"));
+    }
+
+    /// <summary>The app only sends alerts: no receive or delete on the queue its consumers read.</summary>
+    [Fact]
+    public void RoleAssignments_StreamAlertsQueue_AppMaySendOnly()
+    {
+        var grant = Assert.Single(Grants(), g => g.Scope == $"{DataAccount}/queues/{AzureContract.StreamAlertsQueue}");
+
+        Assert.Equal(("app", StorageQueueDataMessageSender), (grant.Principal, grant.Role));
+    }
+
     [Fact]
     public void RoleAssignments_Operator_ContributorOnTheDataContainersOnlyWhenSet()
     {
@@ -88,6 +117,7 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
                 $"{DataAccount}/{AzureContract.OutgoingContainer}",
                 $"{DataAccount}/{AzureContract.FailedContainer}",
                 $"{DataAccount}/{AzureContract.DeadLetterContainer}",
+                $"{DataAccount}/{AzureContract.PredictionsContainer}",
             },
             operatorGrants.Select(g => g.Scope).ToHashSet());
         Assert.All(operatorGrants, g =>
@@ -103,11 +133,12 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
         var assignments = ArmTemplate.OfType(bicep.Template, "Microsoft.Authorization/roleAssignments");
 
         Assert.All(assignments, a => Assert.Equal(Module, a.Module));
+        string[] people = ["[parameters('operatorPrincipalId')]", "[parameters('streamPublisherPrincipalId')]"];
         Assert.All(
-            assignments.Where(a => a.Properties!["principalId"]!.ToString() != "[parameters('operatorPrincipalId')]"),
+            assignments.Where(a => !people.Contains(a.Properties!["principalId"]!.ToString())),
             a => Assert.Equal("ServicePrincipal", a.Properties!["principalType"]!.GetValue<string>()));
-        // 11 for the app, 1 for the topic, 1 copy loop for the operator.
-        Assert.Equal(13, assignments.Count);
+        // 15 for the app, 1 for each topic, 1 copy loop for the operator, 1 for the stream's publisher.
+        Assert.Equal(19, assignments.Count);
     }
 
     [Fact]
@@ -129,6 +160,8 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
                 "[parameters('appPrincipalId')]" => "app",
                 "[parameters('eventGridPrincipalId')]" => "topic",
                 "[parameters('operatorPrincipalId')]" => "operator",
+                "[parameters('streamTopicPrincipalId')]" => "stream-topic",
+                "[parameters('streamPublisherPrincipalId')]" => "publisher",
                 var other => other,
             };
             var role = RoleId(assignment);
@@ -148,6 +181,11 @@ public sealed partial class BicepRoleAssignmentTests(BicepFixture bicep)
         if (scope.StartsWith("[resourceId('Microsoft.Insights/components'", StringComparison.Ordinal))
         {
             return ["appinsights"];
+        }
+
+        if (scope == "[resourceId('Microsoft.EventGrid/topics', parameters('streamTopicName'))]")
+        {
+            return [ArmExpression.ModuleOutput(ArmExpression.ModuleParameter(bicep.Template, Module, "streamTopicName")) == ("stream-topic", "name") ? "stream-topic" : scope];
         }
 
         var match = StorageScope().Match(scope);

@@ -61,10 +61,13 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
         var queues = StorageModuleList("data-storage", "queues");
 
         Assert.Equal(
-            [AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer, AzureContract.DeadLetterContainer],
+            [
+                AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer, AzureContract.DeadLetterContainer,
+                AzureContract.PredictionsContainer, AzureContract.StreamStateContainer, AzureContract.StreamEventsContainer,
+            ],
             containers);
         // Created by the template so the app's roles can be scoped to each queue.
-        Assert.Equal(["webjobs-blobtrigger-poison", AzureContract.ShardQueue, AzureContract.ShardPoisonQueue], queues);
+        Assert.Equal(["webjobs-blobtrigger-poison", AzureContract.ShardQueue, AzureContract.ShardPoisonQueue, AzureContract.StreamAlertsQueue], queues);
     }
 
     [Fact]
@@ -313,6 +316,88 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
         Assert.Equal(0, parameters["alwaysReadyBlobInstances"]!["minValue"]!.GetValue<int>());
         Assert.Equal((0, 1000, 0), (parameters["alwaysReadyShardInstances"]!["minValue"]!.GetValue<int>(), parameters["alwaysReadyShardInstances"]!["maxValue"]!.GetValue<int>(), parameters["alwaysReadyShardInstances"]!["defaultValue"]!.GetValue<int>()));
         Assert.False(parameters["subscribeBlobEvents"]!["defaultValue"]!.GetValue<bool>());
+    }
+
+    /// <summary>Publishers reach the stream topic with Entra tokens only, and send CloudEvents 1.0.</summary>
+    [Fact]
+    public void EventGrid_StreamTopic_CloudEventsInEntraOnlyWithItsOwnIdentity()
+    {
+        var topic = ArmTemplate.Single(bicep.Template, "Microsoft.EventGrid/topics");
+
+        Assert.Equal("stream-topic", topic.Module);
+        Assert.Equal("CloudEventSchemaV1_0", topic.Properties!["inputSchema"]!.GetValue<string>());
+        Assert.True(topic.Properties["disableLocalAuth"]!.GetValue<bool>());
+        Assert.Equal("1.2", topic.Properties["minimumTlsVersionAllowed"]!.GetValue<string>());
+        Assert.Equal("SystemAssigned", topic.Json["identity"]!["type"]!.GetValue<string>());
+        Assert.Contains("streamTopicEndpoint", bicep.Template["outputs"]!.AsObject().Select(o => o.Key));
+    }
+
+    [Fact]
+    public void EventGrid_StreamSubscription_SecondStageCloudEventBatchesToTheStreamRouteWithTheFunctionKey()
+    {
+        var module = ArmTemplate.Module(bicep.Template, "stream-subscription");
+        var subscription = ArmTemplate.Single(bicep.Template, "Microsoft.EventGrid/topics/eventSubscriptions");
+        var parameters = module["properties"]!["parameters"]!;
+        var destination = subscription.Properties!["destination"]!;
+        var endpoint = destination["properties"]!["endpointUrl"]!.GetValue<string>();
+
+        Assert.Equal("[parameters('subscribeStreamEvents')]", module["condition"]!.GetValue<string>());
+        Assert.False(bicep.Template["parameters"]!["subscribeStreamEvents"]!["defaultValue"]!.GetValue<bool>());
+        Assert.Equal("CloudEventSchemaV1_0", subscription.Properties["eventDeliverySchema"]!.GetValue<string>());
+        Assert.Equal("WebHook", destination["endpointType"]!.GetValue<string>());
+        // https://<host>/<routePrefix>/streams/<model>?code=<the host's default function key, read by listKeys in the deployment>
+        Assert.StartsWith($"[format('https://{{0}}/{{1}}/{AzureContract.StreamRoute.Replace("{model}", "{2}", StringComparison.Ordinal)}?code={{3}}'", endpoint, StringComparison.Ordinal);
+        Assert.Contains("listKeys(format('{0}/host/default'", endpoint, StringComparison.Ordinal);
+        Assert.EndsWith(".functionKeys.default)]", endpoint, StringComparison.Ordinal);
+        Assert.Equal(AzureContract.RoutePrefix, ResolveVariable(parameters["routePrefix"]!["value"]!.GetValue<string>()));
+        Assert.Equal("[parameters('streamModel')]", parameters["model"]!["value"]!.GetValue<string>());
+        Assert.Equal(("stream-topic", "name"), ArmExpression.ModuleOutput(parameters["topicName"]!["value"]!.GetValue<string>()));
+    }
+
+    /// <summary>Batches no bigger than the webhook reads; retries bounded; dead letters kept with the topic's identity.</summary>
+    [Fact]
+    public void EventGrid_StreamSubscription_BatchingRetryAndDeadLetterWithTheTopicsIdentity()
+    {
+        var module = ArmTemplate.Module(bicep.Template, "stream-subscription");
+        var subscription = ArmTemplate.Single(bicep.Template, "Microsoft.EventGrid/topics/eventSubscriptions");
+        var main = bicep.Template["parameters"]!;
+        var parameters = module["properties"]!["parameters"]!;
+        var webhook = subscription.Properties!["destination"]!["properties"]!;
+        var deadLetter = subscription.Properties["deadLetterWithResourceIdentity"]!;
+
+        Assert.Equal("[parameters('maxEventsPerBatch')]", webhook["maxEventsPerBatch"]!.GetValue<string>());
+        Assert.Equal("[parameters('preferredBatchSizeInKilobytes')]", webhook["preferredBatchSizeInKilobytes"]!.GetValue<string>());
+        Assert.Equal((1, 5000), (main["streamMaxEventsPerBatch"]!["minValue"]!.GetValue<int>(), main["streamMaxEventsPerBatch"]!["maxValue"]!.GetValue<int>()));
+        Assert.Equal(1024, main["streamPreferredBatchSizeInKilobytes"]!["maxValue"]!.GetValue<int>());
+        Assert.Equal("[parameters('streamMaxEventsPerBatch')]", parameters["maxEventsPerBatch"]!["value"]!.GetValue<string>());
+        Assert.Equal("[parameters('streamPreferredBatchSizeInKilobytes')]", parameters["preferredBatchSizeInKilobytes"]!["value"]!.GetValue<string>());
+        Assert.Equal("[parameters('maxDeliveryAttempts')]", subscription.Properties["retryPolicy"]!["maxDeliveryAttempts"]!.GetValue<string>());
+        Assert.Equal("[parameters('eventTimeToLiveInMinutes')]", subscription.Properties["retryPolicy"]!["eventTimeToLiveInMinutes"]!.GetValue<string>());
+        Assert.Equal("[parameters('streamMaxDeliveryAttempts')]", parameters["maxDeliveryAttempts"]!["value"]!.GetValue<string>());
+        Assert.Equal("[parameters('streamEventTimeToLiveInMinutes')]", parameters["eventTimeToLiveInMinutes"]!["value"]!.GetValue<string>());
+        Assert.Equal(1440, main["streamEventTimeToLiveInMinutes"]!["maxValue"]!.GetValue<int>());
+        Assert.Equal("SystemAssigned", deadLetter["identity"]!["type"]!.GetValue<string>());
+        Assert.Equal("StorageBlob", deadLetter["deadLetterDestination"]!["endpointType"]!.GetValue<string>());
+        Assert.Equal(("data-storage", "id"), ArmExpression.ModuleOutput(parameters["deadLetterStorageAccountId"]!["value"]!.GetValue<string>()));
+        Assert.Equal(AzureContract.DeadLetterContainer, ResolveVariable(parameters["deadLetterContainerName"]!["value"]!.GetValue<string>()));
+        Assert.Null(subscription.Properties["deadLetterDestination"]);
+    }
+
+    /// <summary>Delivery records outlive every retry (Event Grid keeps an event at most a day) and are then deleted.</summary>
+    [Fact]
+    public void Storage_StreamEventsRecords_ExpireAfterEventGridStopsRetrying()
+    {
+        var module = ArmTemplate.Module(bicep.Template, "stream-ledger-retention");
+        var policy = ArmTemplate.Single(bicep.Template, "Microsoft.Storage/storageAccounts/managementPolicies");
+        var rule = Assert.Single(policy.Properties!["policy"]!["rules"]!.AsArray())!;
+        var parameters = module["properties"]!["parameters"]!;
+        var retentionDays = parameters["retentionDays"]!["value"]!.GetValue<int>();
+
+        Assert.Equal(["[format('{0}/', parameters('containerName'))]"], rule["definition"]!["filters"]!["prefixMatch"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(AzureContract.StreamEventsContainer, ResolveVariable(parameters["containerName"]!["value"]!.GetValue<string>()));
+        Assert.Equal(("data-storage", "name"), ArmExpression.ModuleOutput(parameters["storageAccountName"]!["value"]!.GetValue<string>()));
+        Assert.Equal("[parameters('retentionDays')]", rule["definition"]!["actions"]!["baseBlob"]!["delete"]!["daysAfterCreationGreaterThan"]!.GetValue<string>());
+        Assert.True(TimeSpan.FromDays(retentionDays) > TimeSpan.FromMinutes(bicep.Template["parameters"]!["streamEventTimeToLiveInMinutes"]!["maxValue"]!.GetValue<int>()));
     }
 
     private ArmResource FunctionApp() => ArmTemplate.Single(bicep.Template, "Microsoft.Web/sites");

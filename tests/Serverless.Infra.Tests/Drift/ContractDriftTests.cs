@@ -37,6 +37,10 @@ public sealed class ContractDriftTests(BicepFixture bicep)
         Assert.Contains($"var shardMinBytesSettingName = '{AzureContract.ShardMinBytesSetting}'", source, StringComparison.Ordinal);
         Assert.Contains($"var rowsPerShardSettingName = '{AzureContract.RowsPerShardSetting}'", source, StringComparison.Ordinal);
         Assert.Contains($"var bytesPerShardSettingName = '{AzureContract.BytesPerShardSetting}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var predictionsContainer = '{AzureContract.PredictionsContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var streamStateContainer = '{AzureContract.StreamStateContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var streamEventsContainer = '{AzureContract.StreamEventsContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var streamAlertsQueue = '{AzureContract.StreamAlertsQueue}'", source, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -61,6 +65,10 @@ public sealed class ContractDriftTests(BicepFixture bicep)
         Assert.Equal(AzureContract.ShardMinBytesSetting, variables["shardMinBytesSettingName"]!.GetValue<string>());
         Assert.Equal(AzureContract.RowsPerShardSetting, variables["rowsPerShardSettingName"]!.GetValue<string>());
         Assert.Equal(AzureContract.BytesPerShardSetting, variables["bytesPerShardSettingName"]!.GetValue<string>());
+        Assert.Equal(AzureContract.PredictionsContainer, variables["predictionsContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.StreamStateContainer, variables["streamStateContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.StreamEventsContainer, variables["streamEventsContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.StreamAlertsQueue, variables["streamAlertsQueue"]!.GetValue<string>());
     }
 
     [Fact]
