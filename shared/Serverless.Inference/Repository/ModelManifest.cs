@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Serverless.Inference.Pipelines;
+using Serverless.Inference.Streaming;
 
 namespace Serverless.Inference.Repository;
 
@@ -52,6 +53,9 @@ internal sealed record ModelManifest
 
     /// <summary>Merge concurrent requests for this model into one run (Triton's dynamic batcher); off when absent.</summary>
     public DynamicBatchingManifest? DynamicBatching { get; set; }
+
+    /// <summary>How records from a stream are scored: windows of a partition key's readings, alert rules.</summary>
+    public StreamingManifest? Streaming { get; set; }
 
     public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
     {
@@ -134,6 +138,11 @@ internal sealed record ModelManifest
         if (DynamicBatching is { } batching && batching.Problem(MaxBatchSize) is { } problem)
         {
             Fail($"dynamic_batching: {problem}");
+        }
+
+        if (Streaming?.Problem() is { } streamingProblem)
+        {
+            Fail($"streaming: {streamingProblem}");
         }
     }
 }

@@ -43,6 +43,15 @@ internal static class InferenceTelemetry
     public static Counter<long> BatchUnrecorded { get; } =
         Meter.CreateCounter<long>("inference.batch.unrecorded", "{file}", "Batch inputs whose failure could not be written to the store: only the log tells of them.");
 
+    public static Counter<long> StreamRecords { get; } =
+        Meter.CreateCounter<long>("inference.stream.records", "{record}", "Stream records by outcome: ok, error (a per-record error, committed), skipped (a window filling), duplicate (delivered before), uncommitted (left for the source to deliver again).");
+
+    public static Counter<long> StreamAlerts { get; } =
+        Meter.CreateCounter<long>("inference.stream.alerts", "{alert}", "Stream alerts sent, by rule; a send repeated after a failure counts again.");
+
+    public static Counter<long> StreamStateConflicts { get; } =
+        Meter.CreateCounter<long>("inference.stream.state.conflicts", "{conflict}", "Stream runs scored again because another writer saved a partition key's state first.");
+
     /// <summary>Records the cold start once, at the end of the first request this process answers.</summary>
     /// <param name="time">The clock to measure with; the system's when null.</param>
     public static void RequestCompleted(string route, TimeProvider? time = null)
