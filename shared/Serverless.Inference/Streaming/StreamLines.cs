@@ -59,7 +59,7 @@ internal static class StreamLines
             {
                 var from = (int)reader.TokenStartIndex;
                 reader.Skip();
-                return (found, line[from..(int)reader.BytesConsumed].ToArray(), null);
+                return (found, line[from..(int)reader.BytesConsumed], null);
             }
 
             reader.Skip();

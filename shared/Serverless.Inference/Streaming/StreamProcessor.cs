@@ -117,12 +117,10 @@ public sealed partial class StreamProcessor
         var marker = StreamKeys.AlertsSent(lease.Name, run.Batch.Source, run.First, run.Last);
         if (created)
         {
-            tally.Scored(results);
             alerts = [.. results.SelectMany(result => result.Alerts)];
         }
         else
         {
-            tally.Duplicates(run.Count);
             LogDuplicate(_logger, objectKey, run.Count);
             alerts = await _store.StatAsync(marker, cancellationToken).ConfigureAwait(false) is null
                 ? await StoredAlertsAsync(objectKey, cancellationToken).ConfigureAwait(false)
@@ -137,7 +135,14 @@ public sealed partial class StreamProcessor
             await _store.CreateAsync(marker, ids, cancellationToken).ConfigureAwait(false);
         }
 
-        tally.Committed(run.Count);
+        if (created)
+        {
+            tally.Scored(results);
+        }
+        else
+        {
+            tally.Duplicates(run.Count);
+        }
     }
 
     /// <summary>Scores the run on its keys' saved state and saves the state it leaves; scores again when another writer saved first.</summary>
@@ -255,6 +260,7 @@ public sealed partial class StreamProcessor
 
         public void Scored(List<StreamResult> results)
         {
+            _committed += results.Count;
             foreach (var group in results.GroupBy(result => result.Kind))
             {
                 var count = group.Count();
@@ -274,6 +280,7 @@ public sealed partial class StreamProcessor
 
         public void Duplicates(int count)
         {
+            _committed += count;
             _duplicates += count;
             Count(count, "duplicate");
         }
@@ -286,8 +293,6 @@ public sealed partial class StreamProcessor
                 InferenceTelemetry.StreamAlerts.Add(1, new KeyValuePair<string, object?>("model.name", model), new("rule", alert.Rule));
             }
         }
-
-        public void Committed(int count) => _committed += count;
 
         public StreamOutcome Outcome(int? firstUncommitted = null, string? error = null)
         {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Serverless.Inference.Batch;
 using Serverless.Inference.Hosting;
@@ -105,8 +106,10 @@ public sealed class StreamScorer : IDisposable
         var scored = new (StreamResultKind Kind, ReadOnlyMemory<byte> Json, string? Error)[count];
         if (lineOwners.Count > 0)
         {
-            using var output = new MemoryStream();
-            using var lines = new MemoryStream(input.WrittenMemory.ToArray(), writable: false);
+            // The results point into the output's buffer, which lives as long as they do: no copy per record.
+            using var output = new MemoryStream(input.WrittenCount * 2);
+            MemoryMarshal.TryGetArray(input.WrittenMemory, out var written);
+            using var lines = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
             await _batch.ScoreAsync(lines, output, Job, null, cancellationToken).ConfigureAwait(false);
             var line = 0;
             foreach (var result in StreamLines.ReadResults(output.GetBuffer().AsMemory(0, (int)output.Length)))

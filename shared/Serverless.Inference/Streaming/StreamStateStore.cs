@@ -67,9 +67,31 @@ internal sealed class StreamStateStore(IBatchStore store)
             }
 
             Remember(head.Folder, new Head(head.Generation + 1, document));
+            if (head.Generation > 1)
+            {
+                await DeleteAsync(StreamKeys.Generation(head.Folder, head.Generation - 1), cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Drops a generation two behind the newest: the one just behind stays, for a retry of the newest's run. One left
+    /// behind by a failed delete costs only storage: readers look forward from the newest and never back past its parent.
+    /// </summary>
+    private async Task DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await store.StatAsync(key, cancellationToken).ConfigureAwait(false) is { } stored)
+            {
+                await store.DeleteAsync(stored, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (BatchStoreException)
+        {
+        }
     }
 
     private async Task<Head> HeadAsync(string folder, CancellationToken cancellationToken)

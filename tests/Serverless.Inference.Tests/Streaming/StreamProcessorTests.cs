@@ -76,7 +76,99 @@ public sealed class StreamProcessorTests(StreamModels models) : IClassFixture<St
         Assert.Equal([(StreamModels.Setosa, "1"), (StreamModels.Virginica, "3")], _alerts.Sent.Select(a => (a.Rule, a.Position)));
     }
 
+    [Fact]
+    public async Task ProcessAsync_AlertSinkFailsAfterThePredictionsObject_RetrySendsTheSameAlertIdsOnce()
+    {
+        var batch = new StreamBatch(StreamModels.IrisAlerts, null, "s", Records.Sequence("a", 1, IrisExpected.Json(0), IrisExpected.Json(2), IrisExpected.Json(2)));
+        var expected = await ExpectedAlertsAsync(batch);
+        _alerts.FailNext(1);
+
+        var failed = await Processor().ProcessAsync(batch, CancellationToken.None);
+        var retried = await Processor().ProcessAsync(batch, CancellationToken.None);
+        var again = await Processor().ProcessAsync(batch, CancellationToken.None);
+
+        Assert.Equal(new StreamOutcome(3, 0, 0, 0, 0, 0, "the alert queue is unreachable"), failed);
+        Assert.Single(Predictions.Objects(_folder, StreamModels.IrisAlerts));
+        Assert.Equal(new StreamOutcome(3, 3, 0, 3, 2, null, null), retried);
+        Assert.Equal(new StreamOutcome(3, 3, 0, 3, 0, null, null), again);
+        Assert.Equal(expected, _alerts.Sent.Select(a => (a.Id, a.Rule, a.PartitionKey, a.Position)));
+        var resent = _alerts.Sent.First();
+        Assert.Equal(("iris-alerts", "1", batch.Records[0].Timestamp), (resent.Model, resent.ModelVersion, resent.Timestamp));
+        IrisExpected.AssertOutputs(0, resent.Prediction);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_StoreFailsOnTheSecondRun_FirstUncommittedIsItsFirstRecordAndTheFirstRunIsCommitted()
+    {
+        var records = Records.Sequence("a", 1, IrisExpected.Json(0), IrisExpected.Json(1), IrisExpected.Json(2), IrisExpected.Json(2), IrisExpected.Json(0));
+        var store = new FaultyBatchStore(_folder.Store) { FailCreate = key => key.EndsWith("-3-4.jsonl", StringComparison.Ordinal) };
+
+        var failed = await Processor(store).ProcessAsync(new StreamBatch(StreamModels.IrisRuns, null, "s", records), CancellationToken.None);
+
+        Assert.Equal(2, failed.FirstUncommitted);
+        Assert.Equal((5, 2, 0), (failed.Records, failed.Committed, failed.Duplicates));
+        Assert.Contains("-3-4.jsonl' could not be written", failed.Error, StringComparison.Ordinal);
+        Assert.Equal(["1", "2"], Predictions.Lines(_folder, StreamModels.IrisRuns).Select(l => l.GetProperty("position").GetString()));
+
+        // The source delivers again from the first record not committed.
+        var retried = await Processor().ProcessAsync(new StreamBatch(StreamModels.IrisRuns, null, "s", records[2..]), CancellationToken.None);
+
+        Assert.Equal(new StreamOutcome(3, 3, 0, 0, 1, null, null), retried);
+        Assert.Equal(["1", "2", "3", "4", "5"], Predictions.Lines(_folder, StreamModels.IrisRuns).Select(l => l.GetProperty("position").GetString()));
+        Assert.Equal(
+            ["s-1-2.jsonl", "s-3-4.jsonl", "s-5-5.jsonl"],
+            Predictions.Objects(_folder, StreamModels.IrisRuns).Select(Path.GetFileName));
+        Assert.Equal([(StreamModels.Virginica, "4")], _alerts.Sent.Select(a => (a.Rule, a.Position)));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ModelNotInTheStore_NothingIsCommitted()
+    {
+        var outcome = await Processor().ProcessAsync(new StreamBatch("no-such-model", null, "s", Records.Sequence("a", 1, "[1]")), CancellationToken.None);
+
+        Assert.Equal((0, 0), (outcome.FirstUncommitted, outcome.Committed));
+        Assert.Contains("no-such-model", outcome.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_folder.Root));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_UnsafeSourcePositionsAndPartitionKey_AreHashedInTheKeys()
+    {
+        const string Source = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.EventGrid/topics/sensors";
+        List<StreamRecord> records =
+        [
+            new("../../etc/passwd", "../first", Records.Start, System.Text.Encoding.UTF8.GetBytes(IrisExpected.Json(2))),
+            new("../../etc/passwd", "7f1c2a3e-0b4d-4e5f-8a9b-1c2d3e4f5a6b", Records.Start, System.Text.Encoding.UTF8.GetBytes(IrisExpected.Json(2))),
+        ];
+
+        var outcome = await Processor().ProcessAsync(new StreamBatch(StreamModels.IrisAlerts, null, Source, records), CancellationToken.None);
+
+        Assert.Equal(new StreamOutcome(2, 2, 0, 0, 1, null, null), outcome);
+        var name = Path.GetFileName(Assert.Single(Predictions.Objects(_folder, StreamModels.IrisAlerts)));
+        Assert.Matches("^~[0-9a-f]{32}-~[0-9a-f]{32}-~[0-9a-f]{32}\\.jsonl$", name);
+        var files = Directory.EnumerateFiles(_folder.Root, "*", SearchOption.AllDirectories).Select(path => Path.GetRelativePath(_folder.Root, path).Replace('\\', '/')).ToList();
+        Assert.All(files, file => Assert.Matches("^(predictions|stream-state)/iris-alerts/", file));
+        Assert.Contains(files, file => System.Text.RegularExpressions.Regex.IsMatch(file, "^stream-state/iris-alerts/[0-9a-f]{32}/000000000001\\.json$"));
+        var line = Predictions.Lines(_folder, StreamModels.IrisAlerts)[0];
+        Assert.Equal(("../../etc/passwd", "../first"), (line.GetProperty("key").GetString(), line.GetProperty("position").GetString()));
+    }
+
     public void Dispose() => _folder.Dispose();
+
+    /// <summary>The alerts a batch raises, scored without storage: what any delivery of it must send.</summary>
+    private async Task<List<(string Id, string Rule, string PartitionKey, string Position)>> ExpectedAlertsAsync(StreamBatch batch)
+    {
+        using var lease = await models.AcquireAsync(batch.Model);
+        using var scorer = new StreamScorer(lease);
+        var alerts = new List<(string, string, string, string)>();
+        await foreach (var result in scorer.ScoreAsync(batch.Records, new StreamState(), CancellationToken.None))
+        {
+            alerts.AddRange(result.Alerts.Select(a => (a.Id, a.Rule, a.PartitionKey, a.Position)));
+        }
+
+        Assert.NotEmpty(alerts);
+        return alerts;
+    }
 
     private StreamProcessor Processor(Serverless.Inference.Batch.IBatchStore? store = null) =>
         new(models.Host, store ?? _folder.Store, _alerts, NullLogger<StreamProcessor>.Instance);

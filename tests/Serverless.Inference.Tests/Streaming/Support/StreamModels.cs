@@ -25,6 +25,12 @@ public sealed class StreamModels : IDisposable
     /// <summary>The sample sentence embedder: one text input, so a record may be a line of text.</summary>
     public const string MiniLm = "minilm";
 
+    /// <summary>Iris with runs of two records and a counting rule, so it keeps per-key state.</summary>
+    public const string IrisRuns = "iris-runs";
+
+    /// <summary><see cref="BatchModels.LookupModel"/>: an index outside [-3, 2] is refused when the model runs. max_batch_size 64.</summary>
+    public const string Lookup = "lookup";
+
     /// <summary>Identity over float [N, 3, 2] with a window of 3: the model's output is the window it was given.</summary>
     public const string WindowStacked = "window-stacked";
 
@@ -40,7 +46,11 @@ public sealed class StreamModels : IDisposable
               {"name": "{{Setosa}}", "output": "Score.output", "index": 0, "above": 0.9}
             ]}
             """);
+        CopyWithStreaming(Iris, IrisRuns, $$"""
+            {"max_records_per_run": 2, "alerts": [{"name": "{{Virginica}}", "output": "PredictedLabel.output", "in": ["{{IrisExpected.Labels[2]}}"], "consecutive": 2}]}
+            """);
         Repository
+            .Add(Lookup, BatchModels.LookupModel(), manifest: """{ "max_batch_size": 64 }""")
             .Add(WindowStacked, Identity("x", 3, 2), manifest: """{"max_batch_size": 16, "streaming": {"window": {"size": 3, "input": "x"}}}""")
             .Add(WindowFlat, Identity("x", 6), manifest: """{"max_batch_size": 16, "streaming": {"window": {"size": 3}, "max_records_per_run": 4}}""");
         Host = new ModelHost(new LocalFolderModelStore(Repository.Root), new ModelHostOptions { DefaultIntraOpThreads = 1 });
