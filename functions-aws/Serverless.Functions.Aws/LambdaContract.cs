@@ -6,7 +6,7 @@ namespace Serverless.Functions.Aws;
 /// </summary>
 public static class LambdaContract
 {
-    /// <summary>Environment variable: the bucket holding <c>models/</c>, <c>incoming/</c>, <c>outgoing/</c> and <c>failed/</c>.</summary>
+    /// <summary>Environment variable: the bucket holding <c>models/</c>, <c>incoming/</c>, <c>outgoing/</c> and <c>failed/</c> (and the stream function's <c>predictions/</c> and <c>stream-state/</c>).</summary>
     public const string BucketVariable = "INFERENCE_BUCKET";
 
     /// <summary>Environment variable: comma-separated model names loaded during initialisation.</summary>
@@ -44,6 +44,24 @@ public static class LambdaContract
 
     /// <summary>The message attribute (String) with the SQS message id the dead-lettered body arrived under.</summary>
     public const string DeadLetterSourceMessageAttribute = "source-message-id";
+
+    /// <summary>Where the stream function writes one predictions object per Kinesis batch (create-only).</summary>
+    public const string PredictionsPrefix = "predictions/";
+
+    /// <summary>Where the stream function keeps per-partition-key state (windows, consecutive-match counts) and alert markers.</summary>
+    public const string StreamStatePrefix = "stream-state/";
+
+    /// <summary>Environment variable: the model the stream function scores Kinesis records with. Set on the stream function only.</summary>
+    public const string StreamModelVariable = "INFERENCE_STREAM_MODEL";
+
+    /// <summary>Environment variable: the version of <see cref="StreamModelVariable"/> to score with; unset, the manifest's default.</summary>
+    public const string StreamModelVersionVariable = "INFERENCE_STREAM_MODEL_VERSION";
+
+    /// <summary>Environment variable: the URL of the SQS queue the stream function sends one message per alert to.</summary>
+    public const string AlertQueueUrlVariable = "INFERENCE_ALERT_QUEUE_URL";
+
+    /// <summary>The message attribute (String) with the alert's deterministic id, so a consumer can drop repeats.</summary>
+    public const string AlertIdAttribute = "alert-id";
 
     /// <summary>The executable name a <c>provided.al2023</c> custom runtime starts.</summary>
     public const string BootstrapName = "bootstrap";

@@ -16,6 +16,7 @@ internal enum EventShape
     Sqs,
     S3TestEvent,
     ScheduledSweep,
+    Kinesis,
 }
 
 /// <summary>The event is not one this function handles; the invocation fails and the loop goes on.</summary>
@@ -36,12 +37,14 @@ internal enum SqsRoute
 
 /// <summary>Tells the events apart by their JSON shape and hands each to its handler.</summary>
 /// <param name="shards">Set on the batch function (INFERENCE_SHARD_QUEUE_URL): shard messages go there.</param>
+/// <param name="stream">Set on the stream function (INFERENCE_STREAM_MODEL): Kinesis events go there.</param>
 internal sealed partial class EventDispatcher(
     OpenInferenceHandler inference,
     S3EventProcessor? batch,
     IncomingSweep? sweep,
     ILogger<EventDispatcher> logger,
-    ShardRecordProcessor? shards = null) : ILambdaHandler
+    ShardRecordProcessor? shards = null,
+    KinesisEventProcessor? stream = null) : ILambdaHandler
 {
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
@@ -68,8 +71,9 @@ internal sealed partial class EventDispatcher(
                 EventShape.Sqs => await HandleSqsAsync(Deserialize(root, AwsEventJson.Default.SqsEvent), invocation.Deadline, cancellationToken).ConfigureAwait(false),
                 EventShape.S3TestEvent => Ignore(),
                 EventShape.ScheduledSweep => await HandleSweepAsync(invocation.Deadline, cancellationToken).ConfigureAwait(false),
+                EventShape.Kinesis => await RequireStream().ProcessAsync(Deserialize(root, KinesisEventJson.Default.KinesisEvent), cancellationToken).ConfigureAwait(false),
                 _ => throw new UnknownEventException(
-                    "the event is neither an API Gateway HTTP API (payload 2.0) request, an S3 event notification, an SQS message batch nor an EventBridge scheduled event"),
+                    "the event is neither an API Gateway HTTP API (payload 2.0) request, an S3 event notification, an SQS message batch, a Kinesis record batch nor an EventBridge scheduled event"),
             };
         }
     }
@@ -88,6 +92,7 @@ internal sealed partial class EventDispatcher(
                 {
                     "aws:s3" => EventShape.S3,
                     "aws:sqs" => EventShape.Sqs,
+                    "aws:kinesis" => EventShape.Kinesis,
                     _ => EventShape.Unknown,
                 }
                 : EventShape.Unknown;
@@ -297,6 +302,9 @@ internal sealed partial class EventDispatcher(
 
     private S3EventProcessor RequireBatch() =>
         batch ?? throw new InvalidOperationException($"S3 events need the bucket: set {LambdaContract.BucketVariable}");
+
+    private KinesisEventProcessor RequireStream() =>
+        stream ?? throw new InvalidOperationException($"Kinesis events go to the stream function: set {LambdaContract.StreamModelVariable} (and {LambdaContract.AlertQueueUrlVariable})");
 
     private static T Deserialize<T>(JsonElement root, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {

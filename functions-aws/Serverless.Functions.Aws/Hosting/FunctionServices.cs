@@ -11,6 +11,7 @@ using Serverless.Inference.Batch;
 using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Repository;
+using Serverless.Inference.Streaming;
 
 namespace Serverless.Functions.Aws;
 
@@ -77,13 +78,38 @@ internal static class FunctionServices
                 provider.GetRequiredService<ILogger<ShardRecordProcessor>>()));
         }
 
+        if (settings.Stream is { } stream)
+        {
+            services.AddStreamScoring(stream);
+        }
+
         services.AddSingleton(provider => new EventDispatcher(
             provider.GetRequiredService<Inference.Protocol.OpenInferenceHandler>(),
             provider.GetService<S3EventProcessor>(),
             provider.GetService<IncomingSweep>(),
             provider.GetRequiredService<ILogger<EventDispatcher>>(),
-            provider.GetService<ShardRecordProcessor>()));
+            provider.GetService<ShardRecordProcessor>(),
+            provider.GetService<KinesisEventProcessor>()));
         return services;
+    }
+
+    /// <summary>
+    /// The stream function's: the core's stream processor over the bucket's predictions/ and stream-state/, alerts to the
+    /// SQS queue, and the Kinesis handler in front.
+    /// </summary>
+    private static void AddStreamScoring(this IServiceCollection services, StreamSettings stream)
+    {
+        services.TryAddSingleton<IAmazonSQS>(provider => SqsClients.Create(provider.GetRequiredService<FunctionSettings>()));
+        services.AddSingleton<IAlertSink>(provider => new SqsAlertSink(
+            provider.GetRequiredService<IAmazonSQS>(), stream.AlertQueue, provider.GetRequiredService<ILogger<SqsAlertSink>>(), provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new StreamProcessor(
+            provider.GetRequiredService<ModelHost>(),
+            provider.GetRequiredService<IBatchStore>(),
+            provider.GetRequiredService<IAlertSink>(),
+            provider.GetRequiredService<ILogger<StreamProcessor>>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new KinesisEventProcessor(
+            provider.GetRequiredService<StreamProcessor>(), stream, provider.GetRequiredService<ILogger<KinesisEventProcessor>>()));
     }
 
     /// <summary>Loads the models named in INFERENCE_WARMUP_MODELS, so the first request finds them ready.</summary>
@@ -94,6 +120,28 @@ internal static class FunctionServices
         foreach (var model in settings.WarmupModels)
         {
             using var lease = await host.AcquireAsync(ModelNames.Require(model, LambdaContract.WarmupModelsVariable), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (settings.Stream is { } stream)
+        {
+            await WarmUpStreamModelAsync(host, stream, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The stream model is loaded during initialisation: a model the repository does not hold is a configuration error,
+    /// reported once to Lambda's init error with the variable named, not a batch retried until its records expire.
+    /// </summary>
+    private static async Task WarmUpStreamModelAsync(ModelHost host, StreamSettings stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var lease = await host.AcquireAsync(stream.Model, stream.Version, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InferenceException e)
+        {
+            throw new InvalidOperationException(
+                $"{LambdaContract.StreamModelVariable}={stream.Model}{(stream.Version is null ? "" : $", {LambdaContract.StreamModelVersionVariable}={stream.Version}")} cannot be served: {e.Message}", e);
         }
     }
 

@@ -10,6 +10,7 @@ namespace Serverless.Functions.Aws;
 /// <param name="ShardQueue">The queue shard messages go to and come from; null where big files are scored in one invocation (and on the HTTP function).</param>
 /// <param name="ShardDeadLetterQueue">Where malformed shard messages are sent, with a reason; set exactly when <paramref name="ShardQueue"/> is.</param>
 /// <param name="SqsServiceUrl">An SQS-compatible endpoint (moto, LocalStack); null for AWS itself.</param>
+/// <param name="Stream">The stream function's model and alert queue; null on the HTTP and batch functions.</param>
 internal sealed record FunctionSettings(
     string? RuntimeApi,
     string? Bucket,
@@ -22,7 +23,8 @@ internal sealed record FunctionSettings(
     SqsQueueAddress? ShardQueue = null,
     SqsQueueAddress? ShardDeadLetterQueue = null,
     string? SqsServiceUrl = null,
-    int? RowsPerShard = null)
+    int? RowsPerShard = null,
+    StreamSettings? Stream = null)
 {
     /// <summary>The largest rows-per-shard setting accepted: far above what one invocation scores.</summary>
     public const int MaxRowsPerShard = 100_000_000;
@@ -91,7 +93,8 @@ internal sealed record FunctionSettings(
             shardQueue,
             shardDeadLetters,
             Read("AWS_ENDPOINT_URL_SQS") ?? Read("AWS_ENDPOINT_URL"),
-            rowsPerShard);
+            rowsPerShard,
+            StreamSettings.From(Read, bucket));
     }
 
     private static SqsQueueAddress? Queue(string? url, string variable) =>

@@ -11,6 +11,7 @@ namespace Serverless.Infra.Aws;
 /// One stack, one bootstrap deployed twice. The HTTP function serves the API with a short timeout. The batch function
 /// takes the bucket's incoming/ notifications (through a queue), plans a big file into shards and sends one message per
 /// shard to the shard queue, scores the shards it receives from there, and runs the scheduled sweep of incoming/.
+/// With a stream model set, a third deployment scores a Kinesis data stream (<see cref="StreamScoring"/>).
 /// </summary>
 internal sealed class InferenceStack : Stack
 {
@@ -70,6 +71,11 @@ internal sealed class InferenceStack : Stack
             MaxConcurrency = settings.ShardMaxConcurrency,
         }));
         new IncomingSweep(this, "Sweep", batch.Function, settings.SweepIntervalMinutes);
+        if (settings.UsesStream)
+        {
+            new StreamScoring(this, "Stream", settings, storage);
+        }
+
 
         new CfnOutput(this, "ApiUrl", new CfnOutputProps { Value = $"{api.Api.ApiEndpoint}/{InferenceHttpApi.RoutePrefix}" });
         new CfnOutput(this, "BucketName", new CfnOutputProps { Value = storage.Bucket.BucketName });

@@ -98,6 +98,43 @@ internal sealed record InferenceStackSettings
 
     public bool UsesJwt => !string.IsNullOrEmpty(JwtIssuer);
 
+    /// <summary>
+    /// The model the stream function scores Kinesis records with. Empty (the default): no stream, no stream function, no
+    /// alert queue, since an on-demand stream is billed by the hour whether records arrive or not.
+    /// </summary>
+    public string StreamModel { get; init; } = "";
+
+    /// <summary>The version of <see cref="StreamModel"/>; empty: the manifest's default.</summary>
+    public string StreamModelVersion { get; init; } = "";
+
+    public bool UsesStream => !string.IsNullOrEmpty(StreamModel);
+
+    /// <summary>0: on-demand capacity. Above 0: that many provisioned shards.</summary>
+    public int StreamShardCount { get; init; }
+
+    /// <summary>How long records stay in the stream: also how long a batch Lambda gave up on can still be read again.</summary>
+    public int StreamRetentionHours { get; init; } = 24;
+
+    public int StreamMemorySizeMiB { get; init; } = 1024;
+
+    /// <summary>The stream function's timeout: while a batch is retried its shard waits, so it is kept short.</summary>
+    public int StreamTimeoutSeconds { get; init; } = 60;
+
+    /// <summary>With a parallelization factor of 1 there is one invocation per shard at a time: at least the shard count.</summary>
+    public int StreamReservedConcurrency { get; init; } = 10;
+
+    /// <summary>Records per invocation, at most.</summary>
+    public int StreamBatchSize { get; init; } = 100;
+
+    /// <summary>Seconds Lambda gathers records before it invokes with fewer than a full batch.</summary>
+    public int StreamMaxBatchingWindowSeconds { get; init; } = 1;
+
+    /// <summary>Records older than this go to the failed-batches queue instead of being retried again.</summary>
+    public int StreamMaxRecordAgeSeconds { get; init; } = 3600;
+
+    /// <summary>Retries of a failing batch (each bisected, from the first uncommitted record) before it goes to the failed-batches queue.</summary>
+    public int StreamRetryAttempts { get; init; } = 10;
+
     internal static readonly IReadOnlyDictionary<int, RetentionDays> RetentionByDays = new Dictionary<int, RetentionDays>
     {
         [1] = RetentionDays.ONE_DAY,
@@ -171,6 +208,11 @@ internal sealed record InferenceStackSettings
                 $"sqsMaxConcurrency ({SqsMaxConcurrency}) and shardMaxConcurrency ({ShardMaxConcurrency}) together must not exceed batchReservedConcurrency ({BatchReservedConcurrency}).");
         }
 
+        if (UsesStream)
+        {
+            ValidateStream();
+        }
+
         if (!RetentionByDays.ContainsKey(LogRetentionDays))
         {
             throw new ArgumentOutOfRangeException(nameof(LogRetentionDays), LogRetentionDays,
@@ -188,6 +230,31 @@ internal sealed record InferenceStackSettings
             {
                 throw new ArgumentException("jwtAudience must name at least one audience when jwtIssuer is set.", nameof(JwtAudience));
             }
+        }
+    }
+
+    private void ValidateStream()
+    {
+        if (StreamModel.Length > 64 || !StreamModel.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            throw new ArgumentException($"streamModel '{StreamModel}' must be a model name: up to 64 letters, digits, '-', '_' or '.'.", nameof(StreamModel));
+        }
+
+        RequireRange(nameof(StreamShardCount), StreamShardCount, 0, 1000, "streamShardCount must be between 0 (on-demand) and 1000 provisioned shards.");
+        RequireRange(nameof(StreamRetentionHours), StreamRetentionHours, 24, 8760, "streamRetentionHours must be between 24 and 8760, Kinesis's limits.");
+        RequireRange(nameof(StreamMemorySizeMiB), StreamMemorySizeMiB, 128, 10240, "streamMemorySize (MiB) must be between 128 and 10240, Lambda's limits.");
+        RequireRange(nameof(StreamTimeoutSeconds), StreamTimeoutSeconds, 1, 900, "streamTimeoutSeconds must be between 1 and 900, Lambda's limits.");
+        RequireRange(nameof(StreamReservedConcurrency), StreamReservedConcurrency, 1, 1000, "streamReservedConcurrency must be between 1 and 1000.");
+        RequireRange(nameof(StreamBatchSize), StreamBatchSize, 1, 10000, "streamBatchSize must be between 1 and 10000 records, the Kinesis event source's limits.");
+        RequireRange(nameof(StreamMaxBatchingWindowSeconds), StreamMaxBatchingWindowSeconds, 0, 300, "streamMaxBatchingWindowSeconds must be between 0 and 300.");
+        RequireRange(nameof(StreamMaxRecordAgeSeconds), StreamMaxRecordAgeSeconds, 60, 604800, "streamMaxRecordAgeSeconds must be between 60 and 604800 (a week), the Kinesis event source's limits.");
+        RequireRange(nameof(StreamRetryAttempts), StreamRetryAttempts, 0, 10000, "streamRetryAttempts must be between 0 and 10000, the Kinesis event source's limits.");
+
+        // Below the shard count some shards would wait throttled while their records age towards the failed-batches queue.
+        if (StreamShardCount > StreamReservedConcurrency)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StreamReservedConcurrency), StreamReservedConcurrency,
+                $"streamReservedConcurrency ({StreamReservedConcurrency}) must be at least streamShardCount ({StreamShardCount}): one invocation per shard at a time.");
         }
     }
 
@@ -222,6 +289,17 @@ internal sealed record InferenceStackSettings
             ApiBurstLimit = Integer(context, "apiBurstLimit", defaults.ApiBurstLimit),
             JwtIssuer = context("jwtIssuer"),
             JwtAudience = (context("jwtAudience") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            StreamModel = context("streamModel") ?? defaults.StreamModel,
+            StreamModelVersion = context("streamModelVersion") ?? defaults.StreamModelVersion,
+            StreamShardCount = Integer(context, "streamShardCount", defaults.StreamShardCount),
+            StreamRetentionHours = Integer(context, "streamRetentionHours", defaults.StreamRetentionHours),
+            StreamMemorySizeMiB = Integer(context, "streamMemorySize", defaults.StreamMemorySizeMiB),
+            StreamTimeoutSeconds = Integer(context, "streamTimeoutSeconds", defaults.StreamTimeoutSeconds),
+            StreamReservedConcurrency = Integer(context, "streamReservedConcurrency", defaults.StreamReservedConcurrency),
+            StreamBatchSize = Integer(context, "streamBatchSize", defaults.StreamBatchSize),
+            StreamMaxBatchingWindowSeconds = Integer(context, "streamMaxBatchingWindowSeconds", defaults.StreamMaxBatchingWindowSeconds),
+            StreamMaxRecordAgeSeconds = Integer(context, "streamMaxRecordAgeSeconds", defaults.StreamMaxRecordAgeSeconds),
+            StreamRetryAttempts = Integer(context, "streamRetryAttempts", defaults.StreamRetryAttempts),
         };
     }
 

@@ -49,6 +49,7 @@ public sealed class BootstrapProcess : IAsyncDisposable
         {
             "AWS_LAMBDA_RUNTIME_API", "INFERENCE_BUCKET", "INFERENCE_WARMUP_MODELS", "INFERENCE_MODEL_DIR", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL",
             LambdaContract.ShardQueueUrlVariable, LambdaContract.ShardDeadLetterQueueUrlVariable, LambdaContract.RowsPerShardVariable,
+            LambdaContract.StreamModelVariable, LambdaContract.StreamModelVersionVariable, LambdaContract.AlertQueueUrlVariable,
         })
         {
             start.Environment.Remove(name);

@@ -7,7 +7,8 @@ using Serverless.Infra.Tests.Support;
 namespace Serverless.Infra.Tests.Aws;
 
 /// <summary>
-/// Synthesizes the stack in-process once per test run (jsii starts node; ~15 s): the defaults, and a variant
+/// Synthesizes the stack in-process once per test run (jsii starts node; ~15 s): the defaults, the defaults with
+/// streaming (a stream model set), and a variant
 /// with JWT authorisation, provisioned and reserved concurrency, other batch-function and queue settings, an hourly
 /// sweep and warmup models. The bootstrap is a placeholder file:
 /// synth never needs the real Native AOT publish.
@@ -25,6 +26,7 @@ public sealed class CdkSynthFixture : IDisposable
         var app = new App(new AppProps { Outdir = _workspace.Combine("cdk.out") });
         var defaultStack = new InferenceStack(app, "Defaults", DefaultSettings);
         var variantStack = new InferenceStack(app, "Variant", VariantSettings);
+        var streamingStack = new InferenceStack(app, "Streaming", StreamingSettings);
         var assembly = app.Synth();
 
         Defaults = Template.FromStack(defaultStack);
@@ -33,6 +35,8 @@ public sealed class CdkSynthFixture : IDisposable
         VariantPath = assembly.GetStackByName(variantStack.StackName).TemplateFullPath;
         DefaultsJson = JsonNode.Parse(File.ReadAllText(DefaultsPath))!;
         VariantJson = JsonNode.Parse(File.ReadAllText(VariantPath))!;
+        StreamingPath = assembly.GetStackByName(streamingStack.StackName).TemplateFullPath;
+        StreamingJson = JsonNode.Parse(File.ReadAllText(StreamingPath))!;
     }
 
     internal string BootstrapFolder { get; }
@@ -68,6 +72,9 @@ public sealed class CdkSynthFixture : IDisposable
         JwtAudience = ["api://inference"],
     };
 
+    /// <summary>The defaults with a stream model: the Kinesis stream, the stream function and its queues, all else as the defaults.</summary>
+    internal InferenceStackSettings StreamingSettings => new() { BootstrapPath = BootstrapFolder, StreamModel = "iris" };
+
     internal Template Defaults { get; }
 
     internal Template Variant { get; }
@@ -79,6 +86,10 @@ public sealed class CdkSynthFixture : IDisposable
     internal JsonNode DefaultsJson { get; }
 
     internal JsonNode VariantJson { get; }
+
+    internal string StreamingPath { get; }
+
+    internal JsonNode StreamingJson { get; }
 
     public void Dispose() => _workspace.Dispose();
 

@@ -4,7 +4,7 @@ using Serverless.Tests.Support;
 namespace Serverless.Infra.Tests.Aws;
 
 /// <summary>
-/// cfn-lint (on PATH, or installed by the build: tests/python-tools) on both synthesized variants. The bar is exit code 0:
+/// cfn-lint (on PATH, or installed by the build: tests/python-tools) on the three synthesized templates. The bar is exit code 0:
 /// no error and no warning, with one check ignored: W3005 (a DependsOn already implied by a GetAtt), which
 /// CDK itself emits for every function's role policy and which CloudFormation treats as a no-op.
 /// </summary>
@@ -23,6 +23,14 @@ public sealed class CfnLintTests(CdkSynthFixture cdk)
     public async Task CfnLint_VariantTemplate_ReportsNothing()
     {
         var result = await LintAsync(cdk.VariantPath);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [Fact]
+    public async Task CfnLint_StreamingTemplate_ReportsNothing()
+    {
+        var result = await LintAsync(cdk.StreamingPath);
 
         Assert.True(result.ExitCode == 0, result.ToString());
     }

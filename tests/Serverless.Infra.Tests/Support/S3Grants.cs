@@ -31,6 +31,22 @@ internal static class S3Grants
         ("ListModels", "s3:ListBucket", "bucket"),
     ];
 
+    /// <summary>The stream function: models read, and its own two prefixes read, created, deleted; nothing of the batch layout.</summary>
+    public static HashSet<(string Sid, string Action, string Resource)> Stream { get; } =
+    [
+        ("ReadModels", "s3:GetObject", Keys(LambdaContract.ModelsPrefix)),
+        ("ReadWriteStreamObjects", "s3:GetObject", Keys(LambdaContract.PredictionsPrefix)),
+        ("ReadWriteStreamObjects", "s3:GetObject", Keys(LambdaContract.StreamStatePrefix)),
+        ("ReadWriteStreamObjects", "s3:PutObject", Keys(LambdaContract.PredictionsPrefix)),
+        ("ReadWriteStreamObjects", "s3:PutObject", Keys(LambdaContract.StreamStatePrefix)),
+        ("ReadWriteStreamObjects", "s3:DeleteObject", Keys(LambdaContract.PredictionsPrefix)),
+        ("ReadWriteStreamObjects", "s3:DeleteObject", Keys(LambdaContract.StreamStatePrefix)),
+        ("ListStreamPrefixes", "s3:ListBucket", "bucket"),
+    ];
+
+    public static HashSet<string> StreamListedPrefixes { get; } =
+        [LambdaContract.ModelsPrefix + "*", LambdaContract.PredictionsPrefix + "*", LambdaContract.StreamStatePrefix + "*"];
+
     /// <summary>
     /// Listing is limited to the four prefixes: the models' folders and the sweep's listing of incoming/, and outgoing/
     /// and failed/ because S3 answers a HEAD of a missing key there with 404 only if the caller may list that prefix.

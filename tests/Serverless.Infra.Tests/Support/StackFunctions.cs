@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Serverless.Infra.Tests.Support;
 
-/// <summary>The two functions of the synthesized CDK stack (the same bootstrap deployed twice), and their roles' statements.</summary>
+/// <summary>The two functions of the synthesized CDK stack (the same bootstrap deployed twice, three times with streaming), and their roles' statements.</summary>
 internal static class StackFunctions
 {
     /// <summary>Logical ids of the HTTP function's resources start with its construct id.</summary>
@@ -10,9 +10,16 @@ internal static class StackFunctions
 
     public const string BatchPrefix = "BatchFunction";
 
+    /// <summary>The stream function, deployed only with a stream model.</summary>
+    public const string StreamPrefix = "StreamFunction";
+
     public static string HttpId(JsonNode template) => Id(template, HttpPrefix);
 
     public static string BatchId(JsonNode template) => Id(template, BatchPrefix);
+
+    public static string StreamId(JsonNode template) => Id(template, StreamPrefix);
+
+    public static JsonNode Stream(JsonNode template) => template["Resources"]![StreamId(template)]!["Properties"]!;
 
     public static JsonNode Http(JsonNode template) => template["Resources"]![HttpId(template)]!["Properties"]!;
 

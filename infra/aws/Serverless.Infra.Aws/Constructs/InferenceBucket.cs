@@ -114,6 +114,25 @@ internal sealed class InferenceBucket : Construct
         principal.AddToPrincipalPolicy(ListStatement([LambdaContract.ModelsPrefix], "ListModels"));
     }
 
+    /// <summary>
+    /// The stream function: read models/, and read, create, delete and list only its own two prefixes: predictions/ (one
+    /// object per batch, create-only) and stream-state/ (per-key state generations and alert markers). Listing covers
+    /// them because S3 answers a HEAD of a missing key with 404 only to a caller that may list that key's prefix.
+    /// </summary>
+    public void GrantStream(IGrantable stream)
+    {
+        string[] own = [LambdaContract.PredictionsPrefix, LambdaContract.StreamStatePrefix];
+        var principal = stream.GrantPrincipal;
+        principal.AddToPrincipalPolicy(ObjectStatement("ReadModels", "s3:GetObject", LambdaContract.ModelsPrefix));
+        principal.AddToPrincipalPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "ReadWriteStreamObjects",
+            Actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            Resources = [.. own.Select(prefix => Bucket.ArnForObjects(prefix + "*"))],
+        }));
+        principal.AddToPrincipalPolicy(ListStatement([LambdaContract.ModelsPrefix, .. own], "ListStreamPrefixes"));
+    }
+
     private PolicyStatement ListStatement(string[] prefixes, string sid = "ListContractPrefixes") => new(new PolicyStatementProps
     {
         Sid = sid,
