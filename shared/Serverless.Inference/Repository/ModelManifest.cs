@@ -53,6 +53,9 @@ internal sealed record ModelManifest
     /// <summary>Merge concurrent requests for this model into one run (Triton's dynamic batcher); off when absent.</summary>
     public DynamicBatchingManifest? DynamicBatching { get; set; }
 
+    /// <summary>What the host records about this model's traffic (sampled request/response capture); nothing when absent.</summary>
+    public MonitoringManifest? Monitoring { get; set; }
+
     public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
     {
         ModelManifest? manifest;
@@ -134,6 +137,11 @@ internal sealed record ModelManifest
         if (DynamicBatching is { } batching && batching.Problem(MaxBatchSize) is { } problem)
         {
             Fail($"dynamic_batching: {problem}");
+        }
+
+        if (Monitoring?.Problem() is { } monitoringProblem)
+        {
+            Fail($"monitoring.{monitoringProblem}");
         }
     }
 }

@@ -1,4 +1,5 @@
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Protocol;
 
 namespace Serverless.Inference.Serving;
@@ -26,6 +27,7 @@ internal sealed class InferenceRunner(ModelHost host)
             var outputs = lease.Batcher is { } batcher
                 ? await batcher.RunAsync(request.Inputs, outputNames, timeLeft, cancellationToken).ConfigureAwait(false)
                 : lease.Endpoint.Run(request.Inputs, outputNames, cancellationToken);
+            lease.Capture?.Request(ModelCapture.Online, request.Id, request.Inputs, outputs);
             return new InferenceResult(lease, memory, outputs);
         }
         catch
