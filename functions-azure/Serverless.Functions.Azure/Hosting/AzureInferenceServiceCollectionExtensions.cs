@@ -9,6 +9,7 @@ using Serverless.Inference;
 using Serverless.Inference.Batch;
 using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 
 namespace Serverless.Functions.Azure.Hosting;
 
@@ -36,6 +37,13 @@ public static class AzureInferenceServiceCollectionExtensions
     {
         var settings = InferenceSettings.From(configuration);
         services.AddSingleton(settings);
+        // Sampled requests of models with monitoring.capture, into the capture container; written by a background loop
+        // and when the host stops.
+        services.AddSingleton(provider =>
+        {
+            var storage = provider.GetRequiredService<InferenceStorage>();
+            return new PredictionCapture(new BlobBatchStore(storage.Service, storage.CopySource), new CaptureOptions(), provider.GetService<ILogger<PredictionCapture>>());
+        });
         return services.AddInference(
             provider => new BlobModelStore(() => provider.GetRequiredService<InferenceStorage>().Models),
             host =>
