@@ -177,7 +177,10 @@ internal static class ServeCommand
             // Disposed with the host, which writes what is still buffered.
             Directory.CreateDirectory(captureDirectory);
             builder.Services.AddSingleton(provider => new PredictionCapture(
-                new LocalFolderBatchStore(captureDirectory), new CaptureOptions(), provider.GetRequiredService<ILogger<PredictionCapture>>()));
+                new LocalFolderBatchStore(captureDirectory),
+                new CaptureOptions(),
+                provider.GetRequiredService<ILogger<PredictionCapture>>(),
+                provider.GetService<TimeProvider>()));
         }
 
         if (settings.DropFolder is { } dropFolder)

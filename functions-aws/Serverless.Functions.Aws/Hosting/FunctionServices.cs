@@ -37,7 +37,8 @@ internal static class FunctionServices
             services.AddSingleton(provider => new PredictionCapture(
                 provider.GetRequiredService<IBatchStore>(),
                 new CaptureOptions { BackgroundFlush = settings.RuntimeApi is null },
-                provider.GetRequiredService<ILogger<PredictionCapture>>()));
+                provider.GetRequiredService<ILogger<PredictionCapture>>(),
+                provider.GetRequiredService<TimeProvider>()));
             services.AddSingleton<IInvocationEndHook, CaptureFlushHook>();
             // Only /tmp is writable on Lambda; results and parts are staged there before they are published.
             services.AddSingleton(_ => new BatchRunnerOptions

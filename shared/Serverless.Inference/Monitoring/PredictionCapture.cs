@@ -13,7 +13,7 @@ namespace Serverless.Inference.Monitoring;
 /// <see cref="FlushAsync"/>. It never fails or delays a request: a full buffer drops records, a store that refuses
 /// or cannot be reached drops the object; both are counted on <c>inference.capture.records</c> and logged.
 /// </summary>
-public sealed partial class PredictionCapture : IAsyncDisposable
+public sealed partial class PredictionCapture : IAsyncDisposable, IDisposable
 {
     /// <summary>The first segment of every capture key: a folder, the Blob container, the S3 prefix.</summary>
     public const string Folder = "capture";
@@ -85,6 +85,10 @@ public sealed partial class PredictionCapture : IAsyncDisposable
     /// </summary>
     public Task FlushAsync(CancellationToken cancellationToken = default) => WriteDueAsync(all: true, cancellationToken);
 
+    /// <summary>Stops the loop and writes what is still buffered, waiting for it: for containers disposed synchronously.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Stops the loop and writes what is still buffered.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
