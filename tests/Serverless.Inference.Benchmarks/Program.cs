@@ -29,6 +29,7 @@ if (args is [RequestMemory.ChildCommand, ..])
     ("dynamic-batching", DynamicBatching.RunAsync),
     ("grpc-vs-rest", GrpcVsRest.RunAsync),
     ("refresh-latency", RefreshLatency.RunAsync),
+    ("capture-cost", CaptureCost.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))
