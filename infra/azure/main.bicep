@@ -102,6 +102,7 @@ var incomingContainer = 'incoming'
 var outgoingContainer = 'outgoing'
 var failedContainer = 'failed'
 var deadLetterContainer = 'deadletter'
+var captureContainer = 'capture'
 var scoreBlobFunction = 'ScoreBlob'
 var routePrefix = 'v2'
 var warmupModelsSettingName = 'Inference__WarmupModels'
@@ -157,6 +158,7 @@ module dataStorage 'modules/storage.bicep' = {
       outgoingContainer
       failedContainer
       deadLetterContainer
+      captureContainer
     ]
     queues: [
       blobTriggerPoisonQueue
@@ -197,6 +199,7 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     outgoingContainerName: outgoingContainer
     failedContainerName: failedContainer
     deadLetterContainerName: deadLetterContainer
+    captureContainerName: captureContainer
     poisonQueueName: blobTriggerPoisonQueue
     shardQueueName: shardQueue
     shardPoisonQueueName: shardPoisonQueue

@@ -61,7 +61,7 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
         var queues = StorageModuleList("data-storage", "queues");
 
         Assert.Equal(
-            [AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer, AzureContract.DeadLetterContainer],
+            [AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer, AzureContract.DeadLetterContainer, AzureContract.CaptureContainer],
             containers);
         // Created by the template so the app's roles can be scoped to each queue.
         Assert.Equal(["webjobs-blobtrigger-poison", AzureContract.ShardQueue, AzureContract.ShardPoisonQueue], queues);
