@@ -20,6 +20,9 @@ public static class LambdaContract
 
     public const string FailedPrefix = "failed/";
 
+    /// <summary>Prediction capture objects (sampled request/response records), written create-only by both functions (PredictionCapture.Folder in the core).</summary>
+    public const string CapturePrefix = "capture/";
+
     /// <summary>Environment variable: minutes a file must have sat under <c>incoming/</c> before the scheduled sweep takes it up.</summary>
     public const string SweepAfterMinutesVariable = "INFERENCE_SWEEP_AFTER_MINUTES";
 

@@ -41,6 +41,9 @@ public static class AzureContract
     /// <summary>Where Event Grid puts blob events it could not deliver, in the inference storage account.</summary>
     public const string DeadLetterContainer = "deadletter";
 
+    /// <summary>Prediction capture objects: the app only creates blobs here (a custom role scoped to the container); PredictionCapture.Folder in the core.</summary>
+    public const string CaptureContainer = "capture";
+
     /// <summary>The queue-triggered function that scores one shard of a planned file.</summary>
     public const string ScoreShardFunction = "ScoreShard";
 

@@ -131,6 +131,7 @@ var incomingContainer = 'incoming'
 var outgoingContainer = 'outgoing'
 var failedContainer = 'failed'
 var deadLetterContainer = 'deadletter'
+var captureContainer = 'capture'
 var scoreBlobFunction = 'ScoreBlob'
 var routePrefix = 'v2'
 var warmupModelsSettingName = 'Inference__WarmupModels'
@@ -193,6 +194,7 @@ module dataStorage 'modules/storage.bicep' = {
       predictionsContainer
       streamStateContainer
       streamEventsContainer
+      captureContainer
     ]
     queues: [
       blobTriggerPoisonQueue
@@ -252,6 +254,7 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     outgoingContainerName: outgoingContainer
     failedContainerName: failedContainer
     deadLetterContainerName: deadLetterContainer
+    captureContainerName: captureContainer
     poisonQueueName: blobTriggerPoisonQueue
     shardQueueName: shardQueue
     shardPoisonQueueName: shardPoisonQueue

@@ -32,6 +32,11 @@ internal static class InferCommandLine
             DefaultValueFactory = _ => new DirectoryInfo("batch"),
         };
 
+        var captureDir = new Option<DirectoryInfo?>("--capture-dir")
+        {
+            Description = "Where sampled requests of models with monitoring.capture are recorded, under capture/<model>/<version>/...; default: the drop folder, laid out as the cloud bucket is.",
+        };
+
         var memory = new Option<int?>("--memory-mb")
         {
             Description = "The memory to plan for, as a function would have it (e.g. 1024 for the Lambda default); default: the container's limit or the machine's memory.",
@@ -55,7 +60,7 @@ internal static class InferCommandLine
 
         var serve = new Command("serve", "Serve the Open Inference Protocol (KServe v2 REST) on http://127.0.0.1:<port>/v2.")
         {
-            repository, port, maxRequestBytes, warmup, dropFolder, memory, grpcPort,
+            repository, port, maxRequestBytes, warmup, dropFolder, memory, grpcPort, captureDir,
         };
         serve.SetAction((parse, cancellation) => ServeCommand.RunAsync(
             new ServeSettings(
@@ -65,7 +70,8 @@ internal static class InferCommandLine
                 parse.GetValue(warmup),
                 parse.GetValue(dropFolder)!.FullName,
                 parse.GetValue(memory),
-                parse.GetValue(grpcPort)),
+                parse.GetValue(grpcPort),
+                (parse.GetValue(captureDir) ?? parse.GetValue(dropFolder))!.FullName),
             cancellation));
 
         var input = new Argument<FileInfo>("file") { Description = "The file to score: .csv or .jsonl." };

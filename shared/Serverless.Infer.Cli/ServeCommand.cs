@@ -11,6 +11,7 @@ using Serverless.Inference.Batch;
 using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Grpc;
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Repository;
 using Spectre.Console;
 
@@ -18,7 +19,9 @@ namespace Serverless.Infer.Cli;
 
 /// <param name="MemoryMb">The instance memory to plan for; null: detect it.</param>
 /// <param name="GrpcPort">The gRPC endpoint's port; null: no gRPC.</param>
-internal sealed record ServeSettings(string Repository, int Port, int MaxRequestBytes, bool Warmup, string? DropFolder = null, int? MemoryMb = null, int? GrpcPort = null);
+/// <param name="CaptureDirectory">The folder that holds capture/ (prediction capture objects); null: nothing is captured.</param>
+internal sealed record ServeSettings(
+    string Repository, int Port, int MaxRequestBytes, bool Warmup, string? DropFolder = null, int? MemoryMb = null, int? GrpcPort = null, string? CaptureDirectory = null);
 
 internal static class ServeCommand
 {
@@ -60,6 +63,11 @@ internal static class ServeCommand
         if (settings.GrpcPort is { } grpcPort)
         {
             AnsiConsole.MarkupLineInterpolated($"gRPC (inference.GRPCInferenceService, h2c) on [bold]127.0.0.1:{grpcPort}[/]");
+        }
+
+        if (settings.CaptureDirectory is { } capture)
+        {
+            AnsiConsole.MarkupLineInterpolated($"Capture: models with monitoring.capture are recorded under [bold]{Path.Combine(capture, PredictionCapture.Folder)}[/]");
         }
 
         if (settings.DropFolder is { } folder)
@@ -162,6 +170,17 @@ internal static class ServeCommand
         if (settings.GrpcPort is not null)
         {
             builder.Services.AddOpenInferenceGrpc();
+        }
+
+        if (settings.CaptureDirectory is { } captureDirectory)
+        {
+            // Disposed with the host, which writes what is still buffered.
+            Directory.CreateDirectory(captureDirectory);
+            builder.Services.AddSingleton(provider => new PredictionCapture(
+                new LocalFolderBatchStore(captureDirectory),
+                new CaptureOptions(),
+                provider.GetRequiredService<ILogger<PredictionCapture>>(),
+                provider.GetService<TimeProvider>()));
         }
 
         if (settings.DropFolder is { } dropFolder)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Protocol;
 using Serverless.Inference.Repository;
 
@@ -25,11 +26,16 @@ public static class InferenceServiceCollectionExtensions
 
         services.AddSingleton(hostOptions);
         services.AddSingleton(limits);
-        services.AddSingleton(provider => new ModelHost(
-            store(provider),
-            hostOptions,
-            provider.GetService<TimeProvider>(),
-            provider.GetService<ILogger<ModelHost>>()));
+        services.AddSingleton(provider =>
+        {
+            // A host registers its capture as a service (its store may need other services); the options exist before them.
+            hostOptions.Capture ??= provider.GetService<PredictionCapture>();
+            return new ModelHost(
+                store(provider),
+                hostOptions,
+                provider.GetService<TimeProvider>(),
+                provider.GetService<ILogger<ModelHost>>());
+        });
         services.AddSingleton(provider => new OpenInferenceHandler(
             provider.GetRequiredService<ModelHost>(),
             limits,

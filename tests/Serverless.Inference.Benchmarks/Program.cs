@@ -37,6 +37,7 @@ if (args is [MonitorScale.ChildCommand, ..])
     ("monitor-scale", MonitorScale.RunAsync),
     ("stream-throughput", StreamThroughput.RunAsync),
     ("stream-latency", StreamLatency.RunAsync),
+    ("capture-cost", CaptureCost.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))

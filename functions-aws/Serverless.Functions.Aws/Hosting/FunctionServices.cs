@@ -5,11 +5,13 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Aws.Events;
 using Serverless.Functions.Aws.Queues;
+using Serverless.Functions.Aws.Runtime;
 using Serverless.Functions.Aws.Storage;
 using Serverless.Inference;
 using Serverless.Inference.Batch;
 using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Streaming;
 
@@ -31,6 +33,14 @@ internal static class FunctionServices
             services.AddSingleton<IAmazonS3>(_ => S3Clients.Create(settings));
             services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket), host => ConfigureHost(host, settings));
             services.AddSingleton<IBatchStore>(provider => new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket));
+            // Sampled requests of models with monitoring.capture, under capture/ in the bucket. Under the Runtime API the
+            // process may be frozen between invocations, so the end of each invocation writes them instead of a loop.
+            services.AddSingleton(provider => new PredictionCapture(
+                provider.GetRequiredService<IBatchStore>(),
+                new CaptureOptions { BackgroundFlush = settings.RuntimeApi is null },
+                provider.GetRequiredService<ILogger<PredictionCapture>>(),
+                provider.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IInvocationEndHook, CaptureFlushHook>();
             // Only /tmp is writable on Lambda; results and parts are staged there before they are published.
             services.AddSingleton(_ => new BatchRunnerOptions
             {

@@ -9,6 +9,7 @@ using Serverless.Inference;
 using Serverless.Inference.Batch;
 using Serverless.Inference.Batch.Sharding;
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 
 namespace Serverless.Functions.Azure.Hosting;
 
@@ -36,6 +37,22 @@ public static class AzureInferenceServiceCollectionExtensions
     {
         var settings = InferenceSettings.From(configuration);
         services.AddSingleton(settings);
+        // Sampled requests of models with monitoring.capture, into the capture container; written by a background loop
+        // and when the host stops. Without a storage connection the app serves nothing (readiness says which setting is
+        // missing), and capture has nowhere to go.
+        if (StorageConnection.IsConfigured(configuration, AzureContract.StorageConnection))
+        {
+            services.AddSingleton(provider =>
+            {
+                var storage = provider.GetRequiredService<InferenceStorage>();
+                return new PredictionCapture(
+                    new BlobBatchStore(storage.Service, storage.CopySource),
+                    new CaptureOptions(),
+                    provider.GetService<ILogger<PredictionCapture>>(),
+                    provider.GetService<TimeProvider>());
+            });
+        }
+
         return services.AddInference(
             provider => new BlobModelStore(() => provider.GetRequiredService<InferenceStorage>().Models),
             host =>

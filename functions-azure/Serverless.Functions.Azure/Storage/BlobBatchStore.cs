@@ -4,14 +4,15 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Serverless.Inference.Batch;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Repository;
 
 namespace Serverless.Functions.Azure.Storage;
 
 /// <summary>
 /// The batch layout in one storage account: a key's first segment is the container (<c>incoming</c>, <c>outgoing</c>,
-/// <c>failed</c>, and the stream's <c>predictions</c>, <c>stream-state</c> and <c>stream-events</c>: the only ones the
-/// app's identity is granted), the rest is the blob name. Identity is the ETag: reads
+/// <c>failed</c>, the stream's <c>predictions</c>, <c>stream-state</c> and <c>stream-events</c>, and <c>capture</c> for
+/// prediction capture: the only ones the app's identity is granted), the rest is the blob name. Identity is the ETag: reads
 /// and deletes send <c>If-Match</c> with the ETag that was stat'ed, create-only writes <c>If-None-Match: *</c>. Holds no
 /// state between calls, so one instance serves every invocation.
 /// </summary>
@@ -39,6 +40,7 @@ internal sealed class BlobBatchStore(BlobServiceClient service, BlobCopySource? 
     [
         BatchKey.Incoming, BatchKey.Outgoing, BatchKey.Failed,
         AzureContract.PredictionsContainer, AzureContract.StreamStateContainer, AzureContract.StreamEventsContainer,
+        PredictionCapture.Folder,
     ];
 
     public string Description => service.Uri.ToString();

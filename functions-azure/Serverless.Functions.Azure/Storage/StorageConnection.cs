@@ -33,9 +33,7 @@ internal static class StorageConnection
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(components);
-        var section = configuration.GetSection("AzureWebJobs" + name) is { } prefixed && prefixed.Exists()
-            ? prefixed
-            : configuration.GetSection(name);
+        var section = Section(configuration, name);
         if (!string.IsNullOrWhiteSpace(section.Value))
         {
             var connectionString = section.Value;
@@ -53,6 +51,19 @@ internal static class StorageConnection
             BlobCopySource.OAuth(credential),
             new Lazy<QueueServiceClient>(() => new QueueServiceClient(Address(section, name, "queue", section["queueServiceUri"]), credential, QueueOptions())));
     }
+
+    /// <summary>Whether the settings name a blob service for the connection (what <see cref="Resolve"/> needs).</summary>
+    public static bool IsConfigured(IConfiguration configuration, string name)
+    {
+        var section = Section(configuration, name);
+        return !string.IsNullOrWhiteSpace(section.Value)
+            || !string.IsNullOrWhiteSpace(section["blobServiceUri"] ?? section["serviceUri"] ?? section["accountName"]);
+    }
+
+    private static IConfigurationSection Section(IConfiguration configuration, string name) =>
+        configuration.GetSection("AzureWebJobs" + name) is { } prefixed && prefixed.Exists()
+            ? prefixed
+            : configuration.GetSection(name);
 
     /// <summary>The service URI in its setting, or the public endpoint of <c>__accountName</c>.</summary>
     private static Uri Address(IConfigurationSection section, string name, string service, string? serviceUri)

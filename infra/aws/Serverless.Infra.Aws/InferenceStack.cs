@@ -52,6 +52,8 @@ internal sealed class InferenceStack : Stack
         storage.NotifyIncoming(batchQueue.Queue);
         storage.GrantModelReads(http.Function);
         storage.GrantBatch(batch.Function);
+        storage.GrantCaptureWrites(http.Function);
+        storage.GrantCaptureWrites(batch.Function);
         // The planner sends the shards; a worker sends a malformed shard message to the dead-letter queue with its reason.
         shardQueue.Queue.GrantSendMessages(batch.Function);
         shardQueue.DeadLetterQueue.GrantSendMessages(batch.Function);

@@ -13,6 +13,9 @@ param outgoingContainerName string
 param failedContainerName string
 param deadLetterContainerName string
 
+@description('Prediction capture objects: the app creates them and may do nothing else there.')
+param captureContainerName string
+
 @description('The queue the blob trigger writes poison messages to, in the account of its connection (the data account).')
 param poisonQueueName string
 
@@ -117,6 +120,35 @@ resource failedContainer 'Microsoft.Storage/storageAccounts/blobServices/contain
 resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
   parent: dataBlobService
   name: deadLetterContainerName
+}
+
+resource captureContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = {
+  parent: dataBlobService
+  name: captureContainerName
+}
+
+// No built-in role only creates blobs: every data role that writes also reads, lists and deletes. The app writes
+// capture objects create-only (If-None-Match: *) and never reads them back, so it gets exactly that.
+resource captureWriterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'capture-blob-writer')
+  properties: {
+    roleName: 'Inference capture writer (${guid(resourceGroup().id)})'
+    description: 'Creates blobs in the prediction capture container; cannot read, list or delete them.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+        ]
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [
+      resourceGroup().id
+    ]
+  }
 }
 
 resource operatorScopes 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = [
@@ -246,6 +278,16 @@ resource appFailedContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource appCaptureWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: captureContainer
+  name: guid(captureContainer.id, appPrincipalId, captureWriterRole.id)
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: captureWriterRole.id
   }
 }
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Protocol;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
@@ -53,7 +54,7 @@ public sealed class BatchScorer
         activity?.SetTag("batch.input", job.Input);
 
         var (columns, columnProblem) = MapColumns();
-        var run = new Run(this, columns, columnProblem, job.Format, output);
+        var run = new Run(this, columns, columnProblem, job.Format, output) { FileName = job.Input[(job.Input.LastIndexOf('/') + 1)..] };
         try
         {
             await using var records = new RecordReader(input, _options.MaxRecordBytes, quotedNewlines: job.Format == BatchFormat.Csv, job.FirstLine);
@@ -148,6 +149,9 @@ public sealed class BatchScorer
             _filling = _chunks[0];
             _free.Writer.TryWrite(_chunks[1]);
         }
+
+        /// <summary>The input's file name, which names captured rows that carry no id of their own.</summary>
+        public string FileName { get; init; } = "";
 
         public long RowsIn { get; private set; }
 
@@ -422,6 +426,7 @@ public sealed class BatchScorer
             if (error is null && outputs is not null)
             {
                 _write.WriteRow(_written, row.Line, record, outputs, row.Slot, chunk.Batch!.Count);
+                _scorer._model.Capture?.BatchRow(chunk.Batch, row.Slot, record, FileName, row.Line, outputs, chunk.Batch.Count, row.Slot);
             }
             else if (error is null)
             {
@@ -430,6 +435,7 @@ public sealed class BatchScorer
                 if (single is not null)
                 {
                     _write.WriteRow(_written, row.Line, record, single, 0, 1);
+                    _scorer._model.Capture?.BatchRow(chunk.Batch!, row.Slot, record, FileName, row.Line, single, 1, 0);
                 }
             }
 
@@ -491,6 +497,7 @@ public sealed class BatchScorer
                     using var outputs = _scorer._model.Endpoint.Run(request.Inputs, [.. request.Outputs.Select(o => o.Name)], cancellationToken);
                     ModelTime += _scorer._time.GetElapsedTime(clock);
                     _write.WriteResponse(_written, row.Line, _scorer._model.Name, _scorer._model.Version, request, outputs);
+                    _scorer._model.Capture?.Request(ModelCapture.Batch, request.Id ?? $"{FileName}:{row.Line}", request.Inputs, outputs);
                 }
             }
             catch (InferenceException e) when (e.Kind is InferenceErrorKind.BadRequest or InferenceErrorKind.PayloadTooLarge)

@@ -1,3 +1,4 @@
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
 using Serverless.Inference.Serving;
@@ -48,6 +49,9 @@ internal sealed class LoadedModel
 
     /// <summary>Merges concurrent requests into shared runs, when the manifest asks for dynamic batching.</summary>
     public DynamicBatcher? Batcher { get; init; }
+
+    /// <summary>Sampled request/response capture, when the manifest asks for it and the host has somewhere to write.</summary>
+    public ModelCapture? Capture { get; init; }
 
     public LoadReport Report { get; }
 

@@ -39,6 +39,9 @@ public sealed class ModelHostOptions
     /// </summary>
     public bool DynamicBatching { get; set; } = true;
 
+    /// <summary>Where sampled requests and answers of models whose manifest asks for capture are recorded; none when null.</summary>
+    public Monitoring.PredictionCapture? Capture { get; set; }
+
     /// <summary>Where remote model files and optimized graphs are cached.</summary>
     public string CacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "serverless-inference");
 }

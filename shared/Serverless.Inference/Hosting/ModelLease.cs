@@ -1,3 +1,4 @@
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
 using Serverless.Inference.Serving;
@@ -39,6 +40,8 @@ public sealed class ModelLease : IDisposable
     internal RequestMemoryGate Gate => Loaded.Gate;
 
     internal DynamicBatcher? Batcher => Loaded.Batcher;
+
+    internal ModelCapture? Capture => Loaded.Capture;
 
     /// <summary>
     /// Reserves the working memory a run on these inputs is estimated to need, waiting for running requests to finish

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Serverless.Inference.Artifacts;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Pipelines;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Runtime;
@@ -74,6 +75,7 @@ internal sealed partial class ModelLoader
             endpoint = manifest.Pipeline is { } pipeline
                 ? PipelineModel.Create(model, pipeline, assets, $"{key.Model}/{ModelFilePath.ManifestFileName}")
                 : model;
+            CheckCapture(key, manifest, endpoint, model);
         }
         catch
         {
@@ -98,7 +100,22 @@ internal sealed partial class ModelLoader
             Endpoint = endpoint,
             Gate = _gate,
             Batcher = manifest.DynamicBatching is { } batching && _options.DynamicBatching ? new DynamicBatcher(endpoint, manifest.MaxBatchSize, batching, _statistics.For(key.Model, key.Version)) : null,
+            Capture = _options.Capture is { } writer && manifest.Monitoring?.Capture is { } capture
+                ? new ModelCapture(writer, capture, key.Model, key.Version, identity, manifest.MaxBatchSize > 0)
+                : null,
         };
+    }
+
+    /// <summary>Redacted names must be inputs callers can send: the endpoint's, or the bare model's, which stay reachable.</summary>
+    private static void CheckCapture(ModelKey key, ModelManifest manifest, IInferenceModel endpoint, OnnxModel model)
+    {
+        if (manifest.Monitoring?.Capture is { } capture
+            && capture.UnknownRedactions(endpoint.Signature.Inputs.Concat(model.Signature.Inputs).Select(input => input.Name)) is [_, ..] unknown)
+        {
+            throw new InferenceException(
+                InferenceErrorKind.Unavailable,
+                $"{key.Model}/{ModelFilePath.ManifestFileName}: monitoring.capture.redact names {string.Join(", ", unknown.Select(name => $"'{name}'"))}, not an input of the model");
+        }
     }
 
     /// <summary>The files the manifest's pipeline steps name, from the version folder, as local paths.</summary>

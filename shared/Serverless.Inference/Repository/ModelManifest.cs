@@ -57,6 +57,9 @@ internal sealed record ModelManifest
     /// <summary>How records from a stream are scored: windows of a partition key's readings, alert rules.</summary>
     public StreamingManifest? Streaming { get; set; }
 
+    /// <summary>What the host records about this model's traffic (sampled request/response capture); nothing when absent.</summary>
+    public MonitoringManifest? Monitoring { get; set; }
+
     public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
     {
         ModelManifest? manifest;
@@ -143,6 +146,11 @@ internal sealed record ModelManifest
         if (Streaming?.Problem() is { } streamingProblem)
         {
             Fail($"streaming: {streamingProblem}");
+        }
+
+        if (Monitoring?.Problem() is { } monitoringProblem)
+        {
+            Fail($"monitoring.{monitoringProblem}");
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Serverless.Inference.Hosting;
+using Serverless.Inference.Monitoring;
 using Serverless.Inference.Protocol;
 using Serverless.Inference.Runtime;
 
@@ -42,6 +43,7 @@ internal sealed class InferenceRunner(ModelHost host)
                 ? await batcher.RunAsync(request.Inputs, outputNames, timeLeft, cancellationToken, timeline).ConfigureAwait(false)
                 : RunAlone(lease, request, outputNames, rows, timeline, cancellationToken);
             PredictionMetrics.Record(lease.Name, lease.Version, outputs, rows);
+            lease.Capture?.Request(ModelCapture.Online, request.Id, request.Inputs, outputs);
             return new InferenceResult(lease, memory, outputs);
         }
         catch

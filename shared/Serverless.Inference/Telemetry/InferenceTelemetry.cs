@@ -58,6 +58,12 @@ internal static class InferenceTelemetry
     public static Counter<long> StreamStateConflicts { get; } =
         Meter.CreateCounter<long>("inference.stream.state.conflicts", "{conflict}", "Stream runs scored again because another writer saved a partition key's state first.");
 
+    public static Counter<long> CaptureRecords { get; } =
+        Meter.CreateCounter<long>("inference.capture.records", "{record}", "Prediction capture records (one per row) by model and outcome: written, dropped_full (the buffer was full), dropped_store (the store refused or could not be reached), dropped_too_large (the record's fixed part alone passed max_record_bytes).");
+
+    public static Counter<long> CaptureObjects { get; } =
+        Meter.CreateCounter<long>("inference.capture.objects", "{object}", "Prediction capture objects by outcome: written, failed (dropped with their records, never retried).");
+
     /// <summary>Records the cold start once, at the end of the first request this process answers.</summary>
     /// <param name="time">The clock to measure with; the system's when null.</param>
     public static void RequestCompleted(string route, TimeProvider? time = null)

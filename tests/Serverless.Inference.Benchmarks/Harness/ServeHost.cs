@@ -27,9 +27,10 @@ internal sealed class ServeHost : IAsyncDisposable
     public ModelHost Models => _app.Services.GetRequiredService<ModelHost>();
 
     /// <param name="grpcPort">Also serve gRPC there, as <c>infer serve --grpc-port</c> does.</param>
-    public static async Task<ServeHost> StartAsync(string repository, int maxRequestBytes, int? memoryMb = null, int? grpcPort = null)
+    /// <param name="captureDirectory">Record models with monitoring.capture there, as <c>infer serve --capture-dir</c> does.</param>
+    public static async Task<ServeHost> StartAsync(string repository, int maxRequestBytes, int? memoryMb = null, int? grpcPort = null, string? captureDirectory = null)
     {
-        var app = BuildQuietly(repository, maxRequestBytes, memoryMb, grpcPort);
+        var app = BuildQuietly(repository, maxRequestBytes, memoryMb, grpcPort, captureDirectory);
         await app.StartAsync();
         return new ServeHost(app, BaseAddressOf(app, grpcPort));
     }
@@ -50,7 +51,7 @@ internal sealed class ServeHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static WebApplication BuildQuietly(string repository, int maxRequestBytes, int? memoryMb, int? grpcPort)
+    private static WebApplication BuildQuietly(string repository, int maxRequestBytes, int? memoryMb, int? grpcPort, string? captureDirectory)
     {
         // The host logs model loads at Information to the console; here they would break up the tables
         // (the benchmark prints the load report itself). The builder reads the environment once, at creation.
@@ -59,7 +60,7 @@ internal sealed class ServeHost : IAsyncDisposable
         Environment.SetEnvironmentVariable(LogLevel, "Warning");
         try
         {
-            return ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false, MemoryMb: memoryMb, GrpcPort: grpcPort));
+            return ServeCommand.Build(new ServeSettings(repository, Port: 0, maxRequestBytes, Warmup: false, MemoryMb: memoryMb, GrpcPort: grpcPort, CaptureDirectory: captureDirectory));
         }
         finally
         {

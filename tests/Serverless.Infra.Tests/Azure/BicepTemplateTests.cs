@@ -64,6 +64,7 @@ public sealed class BicepTemplateTests(BicepFixture bicep)
             [
                 AzureContract.ModelsContainer, AzureContract.IncomingContainer, AzureContract.OutgoingContainer, AzureContract.FailedContainer, AzureContract.DeadLetterContainer,
                 AzureContract.PredictionsContainer, AzureContract.StreamStateContainer, AzureContract.StreamEventsContainer,
+                AzureContract.CaptureContainer,
             ],
             containers);
         // Created by the template so the app's roles can be scoped to each queue.

@@ -28,6 +28,7 @@ public sealed class ContractDriftTests(BicepFixture bicep)
         Assert.Contains($"var routePrefix = '{AzureContract.RoutePrefix}'", source, StringComparison.Ordinal);
         Assert.Contains($"var warmupModelsSettingName = '{AzureContract.WarmupModelsSetting}'", source, StringComparison.Ordinal);
         Assert.Contains($"var deadLetterContainer = '{AzureContract.DeadLetterContainer}'", source, StringComparison.Ordinal);
+        Assert.Contains($"var captureContainer = '{AzureContract.CaptureContainer}'", source, StringComparison.Ordinal);
         Assert.Contains($"var instanceMemorySettingName = '{AzureContract.InstanceMemorySetting}'", source, StringComparison.Ordinal);
         Assert.Contains($"var sweepScheduleSettingName = '{AzureContract.SweepScheduleSetting}'", source, StringComparison.Ordinal);
         Assert.Contains($"var sweepAfterMinutesSettingName = '{AzureContract.SweepAfterMinutesSetting}'", source, StringComparison.Ordinal);
@@ -54,6 +55,7 @@ public sealed class ContractDriftTests(BicepFixture bicep)
         Assert.Equal(AzureContract.OutgoingContainer, variables["outgoingContainer"]!.GetValue<string>());
         Assert.Equal(AzureContract.FailedContainer, variables["failedContainer"]!.GetValue<string>());
         Assert.Equal(AzureContract.DeadLetterContainer, variables["deadLetterContainer"]!.GetValue<string>());
+        Assert.Equal(AzureContract.CaptureContainer, variables["captureContainer"]!.GetValue<string>());
         Assert.Equal(AzureContract.ScoreBlobFunction, variables["scoreBlobFunction"]!.GetValue<string>());
         Assert.Equal(AzureContract.WarmupModelsSetting, variables["warmupModelsSettingName"]!.GetValue<string>());
         Assert.Equal(AzureContract.InstanceMemorySetting, variables["instanceMemorySettingName"]!.GetValue<string>());

@@ -22,13 +22,15 @@ internal static class S3Grants
         ("DeleteRunFiles", "s3:DeleteObject", Keys(LambdaContract.OutgoingPrefix)),
         ("AbortMergeUploads", "s3:AbortMultipartUpload", Keys(LambdaContract.OutgoingPrefix)),
         ("ListContractPrefixes", "s3:ListBucket", "bucket"),
+        ("WriteCapture", "s3:PutObject", Keys(LambdaContract.CapturePrefix)),
     ];
 
-    /// <summary>The HTTP function: models only.</summary>
+    /// <summary>The HTTP function: models only, and create-only prediction capture (never read, listed or deleted).</summary>
     public static HashSet<(string Sid, string Action, string Resource)> Http { get; } =
     [
         ("ReadModels", "s3:GetObject", Keys(LambdaContract.ModelsPrefix)),
         ("ListModels", "s3:ListBucket", "bucket"),
+        ("WriteCapture", "s3:PutObject", Keys(LambdaContract.CapturePrefix)),
     ];
 
     /// <summary>The stream function: models read, and its own two prefixes read, created, deleted; nothing of the batch layout.</summary>

@@ -133,6 +133,10 @@ internal sealed class InferenceBucket : Construct
         principal.AddToPrincipalPolicy(ListStatement([LambdaContract.ModelsPrefix, .. own], "ListStreamPrefixes"));
     }
 
+    /// <summary>Prediction capture: create objects under capture/, never read, list or delete them.</summary>
+    public void GrantCaptureWrites(IGrantable function) =>
+        function.GrantPrincipal.AddToPrincipalPolicy(ObjectStatement("WriteCapture", "s3:PutObject", LambdaContract.CapturePrefix));
+
     private PolicyStatement ListStatement(string[] prefixes, string sid = "ListContractPrefixes") => new(new PolicyStatementProps
     {
         Sid = sid,
