@@ -41,6 +41,23 @@ internal static class StreamLines
 
     private static (StreamResultKind Kind, ReadOnlyMemory<byte> Json, string? Error) Read(ReadOnlyMemory<byte> line)
     {
+        // The scorer writes {"line":n,"outputs":{...}} and {"line":n,"response":{...}}: the value is sliced, not parsed.
+        var span = line.Span;
+        var comma = span.IndexOf((byte)',');
+        if (comma > 0 && span[^1] == (byte)'}')
+        {
+            var member = span[(comma + 1)..];
+            if (member.StartsWith("\"outputs\":"u8))
+            {
+                return (StreamResultKind.Outputs, line[(comma + 1 + "\"outputs\":"u8.Length)..^1], null);
+            }
+
+            if (member.StartsWith("\"response\":"u8))
+            {
+                return (StreamResultKind.Response, line[(comma + 1 + "\"response\":"u8.Length)..^1], null);
+            }
+        }
+
         var reader = new Utf8JsonReader(line.Span);
         reader.Read();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Serverless.Inference.Batch;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Protocol;
-using Serverless.Inference.Repository;
 using Serverless.Inference.Telemetry;
 
 namespace Serverless.Inference.Streaming;
@@ -55,7 +54,6 @@ public sealed partial class StreamProcessor
         StreamScorer scorer;
         try
         {
-            ModelNames.Require(batch.Model, "model name");
             lease = await _host.AcquireAsync(batch.Model, batch.Version, cancellationToken).ConfigureAwait(false);
         }
         catch (InferenceException e)

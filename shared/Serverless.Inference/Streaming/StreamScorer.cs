@@ -16,7 +16,10 @@ namespace Serverless.Inference.Streaming;
 /// </summary>
 public sealed class StreamScorer : IDisposable
 {
-    private const int MaxRecordsPerPass = 4096;
+    // A pass is one run of the batch scorer: long enough that its start-up cost vanishes, short enough that its input
+    // and results (a few times the records' bytes) stay small.
+    private const int MaxRecordsPerPass = 16_384;
+    private const long MaxBytesPerPass = 4 << 20;
     private static readonly BatchJob Job = new("stream", "stream", BatchFormat.Jsonl);
 
     private readonly ModelLease _model;
@@ -38,7 +41,7 @@ public sealed class StreamScorer : IDisposable
         _window = _manifest.Window is { } window ? StreamWindow.For(window, signature, model.Name) : null;
         _textRows = signature.Inputs is [{ DataType: TensorDataType.Bytes, Shape.Count: 1 }];
         _batch = new BatchScorer(model, null, time);
-        _recordsPerPass = Math.Clamp(_batch.MicroBatchSize * 4, 256, MaxRecordsPerPass);
+        _recordsPerPass = Math.Clamp(_batch.MicroBatchSize * 16, 256, MaxRecordsPerPass);
     }
 
     public int MicroBatchSize => _batch.MicroBatchSize;
@@ -55,9 +58,11 @@ public sealed class StreamScorer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(state);
-        for (var start = 0; start < records.Count; start += _recordsPerPass)
+        for (var start = 0; start < records.Count;)
         {
-            var results = await ScorePassAsync(records, start, Math.Min(_recordsPerPass, records.Count - start), state, cancellationToken).ConfigureAwait(false);
+            var count = PassLength(records, start);
+            var results = await ScorePassAsync(records, start, count, state, cancellationToken).ConfigureAwait(false);
+            start += count;
             foreach (var result in results)
             {
                 yield return result;
@@ -66,6 +71,19 @@ public sealed class StreamScorer : IDisposable
     }
 
     public void Dispose() => _window?.Dispose();
+
+    /// <summary>Records from <paramref name="start"/> up to the pass's record and byte bounds, at least one.</summary>
+    private int PassLength(IReadOnlyList<StreamRecord> records, int start)
+    {
+        long bytes = 0;
+        var end = start;
+        while (end < records.Count && end - start < _recordsPerPass && (end == start || bytes < MaxBytesPerPass))
+        {
+            bytes += records[end++].Payload.Length;
+        }
+
+        return end - start;
+    }
 
     private async Task<StreamResult[]> ScorePassAsync(IReadOnlyList<StreamRecord> records, int start, int count, StreamState state, CancellationToken cancellationToken)
     {
@@ -107,7 +125,7 @@ public sealed class StreamScorer : IDisposable
         if (lineOwners.Count > 0)
         {
             // The results point into the output's buffer, which lives as long as they do: no copy per record.
-            using var output = new MemoryStream(input.WrittenCount * 2);
+            using var output = new MemoryStream(input.WrittenCount * 4);
             MemoryMarshal.TryGetArray(input.WrittenMemory, out var written);
             using var lines = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
             await _batch.ScoreAsync(lines, output, Job, null, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.Inference.Batch;
@@ -39,8 +40,9 @@ internal static class StreamThroughput
             CopyModels(repository.FullName);
             using var host = new ModelHost(new LocalFolderModelStore(repository.FullName), new ModelHostOptions());
             var processor = new StreamProcessor(host, new LocalFolderBatchStore(store.FullName), new NullAlertSink(), NullLogger<StreamProcessor>.Instance);
-            await CompareAsync(host, processor, "iris", IrisRecords, [(100, 200, 5), (10_000, 2, 5)]);
-            await CompareAsync(host, processor, "minilm", TextRecords, [(100, 2, 3), (1_000, 1, 3)]);
+            await CompareAsync(host, processor, "iris", IrisRecords, payload => payload, [(100, 200, 5), (10_000, 4, 5)]);
+            // A text record is the text itself; the batch file's line for it is the same text as a one-input array.
+            await CompareAsync(host, processor, "minilm", TextRecords, payload => JsonSerializer.Serialize(new[] { payload }), [(100, 2, 3), (1_000, 1, 3)]);
             await LongStreamAsync(processor);
         }
         finally
@@ -51,7 +53,9 @@ internal static class StreamThroughput
     }
 
     /// <param name="cases">Records per batch, batches per sample, rounds.</param>
-    private static async Task CompareAsync(ModelHost host, StreamProcessor processor, string model, Func<int, Random, List<StreamRecord>> generate, (int Records, int Batches, int Rounds)[] cases)
+    /// <param name="batchLine">The batch file's line for a record's payload.</param>
+    private static async Task CompareAsync(
+        ModelHost host, StreamProcessor processor, string model, Func<int, Random, List<StreamRecord>> generate, Func<string, string> batchLine, (int Records, int Batches, int Rounds)[] cases)
     {
         using var lease = await host.AcquireAsync(model, null, CancellationToken.None);
         var random = new Random(Seed);
@@ -59,7 +63,7 @@ internal static class StreamThroughput
         foreach (var (size, batches, rounds) in cases)
         {
             var records = generate(size, random);
-            var lines = Encoding.UTF8.GetBytes(string.Join('\n', records.Select(r => Encoding.UTF8.GetString(r.Payload.Span))) + "\n");
+            var lines = Encoding.UTF8.GetBytes(string.Join('\n', records.Select(r => batchLine(Encoding.UTF8.GetString(r.Payload.Span)))) + "\n");
             var variants = new List<(string Label, Func<Task> Run)>
             {
                 ("(a) BatchScorer (baseline)", () => BatchAsync(lease, lines, size)),

@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.Inference.Streaming;
+using Serverless.Inference.Telemetry;
 using Serverless.Inference.Tests.Batch.Support;
 using Serverless.Inference.Tests.Streaming.Support;
 
@@ -151,6 +153,25 @@ public sealed class StreamProcessorTests(StreamModels models) : IClassFixture<St
         Assert.Contains(files, file => System.Text.RegularExpressions.Regex.IsMatch(file, "^stream-state/iris-alerts/[0-9a-f]{32}/000000000001\\.json$"));
         var line = Predictions.Lines(_folder, StreamModels.IrisAlerts)[0];
         Assert.Equal(("../../etc/passwd", "../first"), (line.GetProperty("key").GetString(), line.GetProperty("position").GetString()));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_Metrics_CountRecordsByOutcomeAndAlerts()
+    {
+        const string Model = "iris-metrics";
+        models.CopyWithStreaming(StreamModels.Iris, Model, """{"alerts": [{"name": "setosa", "output": "Score.output", "index": 0, "above": 0.9}]}""");
+        using var records = new MetricCollector<long>(null, InferenceTelemetry.Name, "inference.stream.records");
+        using var alerts = new MetricCollector<long>(null, InferenceTelemetry.Name, "inference.stream.alerts");
+        var batch = new StreamBatch(Model, null, "s", Records.Sequence("a", 1, IrisExpected.Json(0), "{bad", IrisExpected.Json(1)));
+
+        await Processor().ProcessAsync(batch, CancellationToken.None);
+        await Processor().ProcessAsync(batch, CancellationToken.None);
+
+        long Sum(MetricCollector<long> collector, string tag, string value) => collector.GetMeasurementSnapshot()
+            .Where(m => Equals(m.Tags["model.name"], Model) && Equals(m.Tags[tag], value))
+            .Sum(m => m.Value);
+        Assert.Equal((2, 1, 3, 0), (Sum(records, "outcome", "ok"), Sum(records, "outcome", "error"), Sum(records, "outcome", "duplicate"), Sum(records, "outcome", "uncommitted")));
+        Assert.Equal(1, Sum(alerts, "rule", "setosa"));
     }
 
     public void Dispose() => _folder.Dispose();
