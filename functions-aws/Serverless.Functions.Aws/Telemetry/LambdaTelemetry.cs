@@ -31,11 +31,7 @@ internal static class LambdaTelemetry
             {
                 TemporalityPreference = MetricReaderTemporalityPreference.Delta,
             };
-            return new LambdaMeterProvider(Sdk.CreateMeterProviderBuilder()
-                .AddMeter([.. TelemetryNames.Meters])
-                .AddView(instrument => IsHistogram(instrument) ? new Base2ExponentialBucketHistogramConfiguration() : null)
-                .AddReader(reader)
-                .Build(), reader);
+            return new LambdaMeterProvider(BuildMeterProvider(TelemetryNames.Meters, reader), reader);
         });
         services.AddSingleton<IInvocationEndHook>(provider => new MetricsFlushHook(
             provider.GetRequiredService<LambdaMeterProvider>().Reader,
@@ -43,6 +39,14 @@ internal static class LambdaTelemetry
             provider.GetRequiredService<ILogger<MetricsFlushHook>>()));
         return services;
     }
+
+    /// <summary>The meters, histograms in exponential buckets (which become EMF value arrays), read by <paramref name="reader"/> only.</summary>
+    public static MeterProvider BuildMeterProvider(IEnumerable<string> meters, MetricReader reader) =>
+        Sdk.CreateMeterProviderBuilder()
+            .AddMeter([.. meters])
+            .AddView(instrument => IsHistogram(instrument) ? new Base2ExponentialBucketHistogramConfiguration() : null)
+            .AddReader(reader)
+            .Build();
 
     private static bool IsHistogram(Instrument instrument) =>
         instrument is Histogram<double> or Histogram<long> or Histogram<int> or Histogram<float>;
