@@ -9,6 +9,7 @@ builder.Services
     .AddInferenceStorage()
     .AddBlobInference(builder.Configuration)
     .AddBlobBatchScoring()
-    .AddModelWarmup();
+    .AddModelWarmup()
+    .AddAzureMonitorTelemetry(builder.Configuration);
 
 builder.Build().Run();

@@ -36,7 +36,11 @@ internal sealed class InferProcess : IDisposable
         }
     }
 
-    public static InferProcess Start(string workingDirectory, string fileName, params string[] arguments)
+    public static InferProcess Start(string workingDirectory, string fileName, params string[] arguments) =>
+        Start(new Dictionary<string, string>(), workingDirectory, fileName, arguments);
+
+    /// <param name="environment">Variables set for the command on top of the test's own.</param>
+    public static InferProcess Start(IReadOnlyDictionary<string, string> environment, string workingDirectory, string fileName, params string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -45,6 +49,11 @@ internal sealed class InferProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
