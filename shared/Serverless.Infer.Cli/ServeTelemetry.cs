@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Logs;
@@ -21,9 +20,9 @@ internal static class ServeTelemetry
     public static void AddServeTelemetry(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        var otlpMetrics = HasOtlpEndpoint(configuration, "METRICS");
-        var otlpTraces = HasOtlpEndpoint(configuration, "TRACES");
-        var otlpLogs = HasOtlpEndpoint(configuration, "LOGS");
+        var otlpMetrics = HasOtlpEndpoint(name => configuration[name], "METRICS");
+        var otlpTraces = HasOtlpEndpoint(name => configuration[name], "TRACES");
+        var otlpLogs = HasOtlpEndpoint(name => configuration[name], "LOGS");
         var telemetry = builder.Services.AddOpenTelemetry();
         telemetry.WithMetrics(metrics =>
         {
@@ -48,7 +47,7 @@ internal static class ServeTelemetry
     public static void MapServeMetrics(this WebApplication app) => app.MapPrometheusScrapingEndpoint(MetricsPath);
 
     /// <summary>The signal's own endpoint variable or the shared one, as the OpenTelemetry specification reads them.</summary>
-    internal static bool HasOtlpEndpoint(IConfiguration configuration, string signal) =>
-        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
-        || !string.IsNullOrWhiteSpace(configuration[$"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"]);
+    internal static bool HasOtlpEndpoint(Func<string, string?> setting, string signal) =>
+        !string.IsNullOrWhiteSpace(setting("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        || !string.IsNullOrWhiteSpace(setting($"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"));
 }

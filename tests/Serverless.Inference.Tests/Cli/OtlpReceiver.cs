@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -89,8 +89,8 @@ public sealed partial class ServeTelemetryTests : IDisposable
     [Fact]
     public void HasOtlpEndpoint_SharedOrSignalVariable()
     {
-        static Microsoft.Extensions.Configuration.IConfiguration Config(params (string, string)[] values) =>
-            new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Item1, v.Item2))).Build();
+        static Func<string, string?> Config(params (string Name, string Value)[] values) =>
+            name => values.FirstOrDefault(v => v.Name == name).Value;
 
         Assert.False(Infer.Cli.ServeTelemetry.HasOtlpEndpoint(Config(), "METRICS"));
         Assert.False(Infer.Cli.ServeTelemetry.HasOtlpEndpoint(Config(("OTEL_EXPORTER_OTLP_ENDPOINT", " ")), "METRICS"));
