@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
 using Azure.Core;
 using Azure.Identity;
 using Microsoft.AspNetCore.Builder;
@@ -22,6 +24,13 @@ namespace Serverless.Functions.Azure.Tests.Hosting;
 /// <summary>The worker's export to Application Insights, sent to an ingestion endpoint on 127.0.0.1.</summary>
 public sealed class AzureTelemetryTests
 {
+    static AzureTelemetryTests()
+    {
+        // The exporter's own usage telemetry (Statsbeat) would call Microsoft's endpoints and the VM metadata address;
+        // it starts only for Azure's ingestion endpoints, and this switch keeps it off whatever the endpoint.
+        Environment.SetEnvironmentVariable("APPLICATIONINSIGHTS_STATSBEAT_DISABLED", "true");
+    }
+
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -36,8 +45,7 @@ public sealed class AzureTelemetryTests
             .AddLogging()
             .AddAzureMonitorTelemetry(configuration, new FixedToken("entra-token-for-the-test"), options =>
             {
-                // Both would call Microsoft's own endpoints (and the VM metadata address) from this machine.
-                options.EnableStatsbeat = false;
+                // Live Metrics would call Microsoft's own endpoint from this machine (Statsbeat is off: see the class).
                 options.EnableLiveMetrics = false;
                 options.DisableOfflineStorage = true;
             });
