@@ -10,6 +10,7 @@ builder.Services
     .AddBlobInference(builder.Configuration)
     .AddBlobBatchScoring()
     .AddEventGridStreaming(builder.Configuration)
-    .AddModelWarmup();
+    .AddModelWarmup()
+    .AddAzureMonitorTelemetry(builder.Configuration);
 
 builder.Build().Run();

@@ -60,6 +60,7 @@ internal static class ServeCommand
 
         var url = $"http://127.0.0.1:{settings.Port}";
         AnsiConsole.MarkupLineInterpolated($"Serving [bold]{settings.Repository}[/] on [link]{url}/v2[/] (Ctrl+C stops)");
+        AnsiConsole.MarkupLineInterpolated($"Prometheus metrics on [link]{url}{ServeTelemetry.MetricsPath}[/]");
         if (settings.GrpcPort is { } grpcPort)
         {
             AnsiConsole.MarkupLineInterpolated($"gRPC (inference.GRPCInferenceService, h2c) on [bold]127.0.0.1:{grpcPort}[/]");
@@ -151,6 +152,7 @@ internal static class ServeCommand
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
         });
+        builder.AddServeTelemetry();
         builder.Services.AddInference(
             _ => new LocalFolderModelStore(settings.Repository),
             host =>
@@ -213,6 +215,7 @@ internal static class ServeCommand
 
         var app = builder.Build();
         app.MapOpenInference();
+        app.MapServeMetrics();
         if (settings.GrpcPort is { } port)
         {
             app.MapOpenInferenceGrpc(port > 0 ? port : null);

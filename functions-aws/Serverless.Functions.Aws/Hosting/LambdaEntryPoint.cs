@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Aws.Events;
 using Serverless.Functions.Aws.Runtime;
+using Serverless.Functions.Aws.Telemetry;
 
 namespace Serverless.Functions.Aws;
 
@@ -19,13 +20,7 @@ internal static class LambdaEntryPoint
             });
 
         var services = new ServiceCollection()
-            .AddLogging(logging => logging
-                .AddSimpleConsole(console =>
-                {
-                    console.SingleLine = true;
-                    console.IncludeScopes = false;
-                })
-                .SetMinimumLevel(LogLevel.Information))
+            .AddLambdaTelemetry(Environment.GetEnvironmentVariable)
             .AddAwsFunction(settings);
         await using var provider = services.BuildServiceProvider();
         using var api = new HttpLambdaRuntimeApi(settings.RuntimeApi!);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Aws.Telemetry;
 
 namespace Serverless.Functions.Aws.Runtime;
 
@@ -82,6 +83,7 @@ internal sealed partial class LambdaBootstrap(
     private async Task<bool> InvokeAsync(ILambdaHandler handler, LambdaInvocation invocation, CancellationToken stopping)
     {
         Environment.SetEnvironmentVariable(TraceIdVariable, invocation.TraceId);
+        using var scope = InvocationScope.Enter(invocation);
         var remaining = invocation.Deadline is { } deadline
             ? deadline - time.GetUtcNow() - DeadlineMargin
             : Timeout.InfiniteTimeSpan;

@@ -9,7 +9,7 @@ namespace Serverless.Inference.Telemetry;
 /// </summary>
 internal static class InferenceTelemetry
 {
-    public const string Name = "Serverless.Inference";
+    public const string Name = TelemetryNames.Inference;
 
     private static readonly Meter Meter = new(Name, "1.0");
     private static long _firstRequestSeen;

@@ -22,4 +22,14 @@ public sealed class HostJsonTests
         Assert.Equal(["Exception"], excluded);
         Assert.Equal(20, sampling["maxTelemetryItemsPerSecond"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task TelemetryMode_OpenTelemetry_SoHostAndWorkerShareOneExportPath()
+    {
+        var host = JsonNode.Parse(await File.ReadAllTextAsync(HostJson))!;
+
+        // With it, the host sends its own telemetry as OpenTelemetry and the worker's exporter owns the app's
+        // (Program.cs: UseFunctionsWorkerDefaults + UseAzureMonitorExporter); without it, both would send requests.
+        Assert.Equal("OpenTelemetry", host["telemetryMode"]!.GetValue<string>());
+    }
 }
