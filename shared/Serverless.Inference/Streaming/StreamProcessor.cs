@@ -111,6 +111,7 @@ public sealed partial class StreamProcessor
         var results = await ScoreAsync(run, objectKey, lease.Name, scorer, cancellationToken).ConfigureAwait(false);
 
         var created = await _store.CreateAsync(objectKey, Lines(results), cancellationToken).ConfigureAwait(false);
+        _states.Committed(objectKey);
         IReadOnlyList<StreamAlert> alerts;
         var marker = StreamKeys.AlertsSent(lease.Name, run.Batch.Source, run.First, run.Last);
         if (created)

@@ -9,7 +9,9 @@ namespace Serverless.Inference.Streaming;
 /// writer only, and the loser reads the winner's generation and scores its run again. That is compare-and-swap with
 /// nothing but <see cref="IBatchStore.CreateAsync"/>, which every store offers (If-None-Match on S3 and Blob Storage, an
 /// atomic link in a folder). The last generation of each key is remembered; a newer one another instance wrote is found
-/// by probing the next number.
+/// by probing the next number. A generation counts only once its run's predictions object exists: one saved by a run that
+/// died before writing its predictions is passed over, because its records come again, perhaps grouped into other runs
+/// (Lambda bisects a failed batch), and must be scored on the state before them.
 /// </summary>
 internal sealed class StreamStateStore(IBatchStore store)
 {
@@ -17,6 +19,7 @@ internal sealed class StreamStateStore(IBatchStore store)
     private const int MaxDocumentBytes = 64 << 20;
 
     private readonly ConcurrentDictionary<string, Head> _heads = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _committedRuns = new(StringComparer.Ordinal);
 
     public async Task<StreamStateLoad> LoadAsync(string model, IEnumerable<string> partitionKeys, string run, CancellationToken cancellationToken)
     {
@@ -33,9 +36,18 @@ internal sealed class StreamStateStore(IBatchStore store)
             var head = await HeadAsync(folder, cancellationToken).ConfigureAwait(false);
             var document = head.Document;
             var ours = document?.Run == run;
+            var generation = head.Generation;
             if (ours)
             {
-                document = head.Generation > 1 ? await ReadAsync(folder, head.Generation - 1, cancellationToken).ConfigureAwait(false) : null;
+                generation--;
+                document = generation > 0 ? await ReadAsync(folder, generation, cancellationToken).ConfigureAwait(false) : null;
+            }
+
+            while (document is not null && !await IsCommittedAsync(document.Run, cancellationToken).ConfigureAwait(false))
+            {
+                // Two runs died in a row on this key and the generation before is deleted: the key starts afresh.
+                generation--;
+                document = generation > 0 ? await ReadAsync(folder, generation, cancellationToken).ConfigureAwait(false) : null;
             }
 
             state.Set(key, document?.ToState() ?? new StreamKeyState());
@@ -73,6 +85,34 @@ internal sealed class StreamStateStore(IBatchStore store)
             }
         }
 
+        return true;
+    }
+
+    /// <summary>Records that <paramref name="run"/>'s predictions object exists, so its state generations count without asking the store.</summary>
+    public void Committed(string run)
+    {
+        if (_committedRuns.Count >= MaxCachedKeys)
+        {
+            _committedRuns.Clear();
+        }
+
+        _committedRuns.TryAdd(run, 0);
+    }
+
+    private async Task<bool> IsCommittedAsync(string run, CancellationToken cancellationToken)
+    {
+        if (_committedRuns.ContainsKey(run))
+        {
+            return true;
+        }
+
+        // The run is a predictions object key this store wrote (StreamKeys.Predictions), never a name from an event.
+        if (await store.StatAsync(run, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return false;
+        }
+
+        Committed(run);
         return true;
     }
 
