@@ -4,7 +4,8 @@ namespace Serverless.Inference.Batch;
 
 /// <summary>
 /// Reads attachments from a batch store, each at most <c>maxBytes</c>. The key passes the key rule and must not lie
-/// under outgoing/ or failed/ (results and failed files are never inputs); the store may refuse more (Blob Storage
+/// under what the app writes itself: outgoing/ and failed/, captured predictions, stream predictions and stream state
+/// (a batch row must never read another caller's results or captured inputs); the store may refuse more (Blob Storage
 /// reads only the app's own containers). Keep attachments under <c>incoming/_attachments/</c>: readable on every
 /// store, and never scored themselves.
 /// </summary>
@@ -12,14 +13,18 @@ public sealed class StoreAttachments(IBatchStore store, int maxBytes) : IBatchAt
 {
     public const int DefaultMaxBytes = 20 << 20;
 
+    private static readonly HashSet<string> WrittenByTheApp =
+        new([BatchKey.Outgoing, BatchKey.Failed, Monitoring.PredictionCapture.Folder, Streaming.StreamKeys.PredictionsFolder, Streaming.StreamKeys.StateFolder], StringComparer.Ordinal);
+
     public async Task<byte[]> ReadAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         var problem = BatchKeyRule.Problem(key);
-        if (problem is not null || key.Split('/')[0] is BatchKey.Outgoing or BatchKey.Failed)
+        var folder = key.Split('/')[0];
+        if (problem is not null || WrittenByTheApp.Contains(folder))
         {
             throw InferenceException.BadRequest(
-                $"'{ModelNames.Printable(key)}' is not a valid key for an attachment: {problem ?? $"it is under {BatchKey.Outgoing}/ or {BatchKey.Failed}/"}");
+                $"'{ModelNames.Printable(key)}' is not a valid key for an attachment: {problem ?? $"it is under {folder}/, which holds what this app writes"}");
         }
 
         try

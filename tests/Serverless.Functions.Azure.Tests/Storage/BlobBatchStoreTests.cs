@@ -78,7 +78,7 @@ public sealed class BlobBatchStoreTests(Azurite azurite) : IClassFixture<Azurite
         var refused = await Assert.ThrowsAsync<InferenceException>(() => attachments.ReadAsync("images/cat.png", CancellationToken.None));
 
         Assert.Equal(InferenceErrorKind.BadRequest, refused.Kind);
-        Assert.Equal("'images/cat.png' cannot be read: 'images' is not a container this app may use: only incoming, outgoing, failed, predictions, stream-state, stream-events", refused.Message);
+        Assert.Equal("'images/cat.png' cannot be read: 'images' is not a container this app may use: only incoming, outgoing, failed, predictions, stream-state, stream-events, capture", refused.Message);
         Assert.Equal("allowed"u8.ToArray(), await attachments.ReadAsync("incoming/_attachments/cat.png", CancellationToken.None));
     }
 

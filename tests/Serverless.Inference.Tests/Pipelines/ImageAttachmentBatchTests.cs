@@ -20,6 +20,7 @@ public sealed class ImageAttachmentBatchTests(ImageModels models) : IClassFixtur
         _drop.Put("images/red.png", TestImages.Solid(4, 4, 255, 0, 0));
         _drop.Put("images/green.png", TestImages.Solid(6, 2, 0, 255, 0));
         _drop.Put("outgoing/colours/stolen.png", TestImages.Solid(4, 4, 0, 0, 255));
+        _drop.Put("capture/colours/1/2026/12/01/10/a-00000001.jsonl", TestImages.Solid(4, 4, 0, 0, 255));
         _drop.Put("images/not-an-image.png", "plain text"u8.ToArray());
         var key = _drop.Put($"incoming/{ImageModels.Colours}/photos.csv", string.Join('\n',
             "id,image_key",
@@ -29,19 +30,21 @@ public sealed class ImageAttachmentBatchTests(ImageModels models) : IClassFixtur
             "4,outgoing/colours/stolen.png",
             "5,images/not-an-image.png",
             "6,images/green.png",
+            "7,capture/colours/1/2026/12/01/10/a-00000001.jsonl",
             ""));
 
         var outcome = await Runner().ProcessAsync(key, CancellationToken.None);
 
         Assert.Equal(BatchOutcomeKind.Scored, outcome.Kind);
-        Assert.Equal((6L, 2L, 4L), (outcome.Summary!.RowsIn, outcome.Summary.RowsOk, outcome.Summary.RowsFailed));
+        Assert.Equal((7L, 2L, 5L), (outcome.Summary!.RowsIn, outcome.Summary.RowsOk, outcome.Summary.RowsFailed));
         var rows = new Scored(_drop.Read(outcome.ResultsKey!), outcome.Summary).CsvRecords;
-        Assert.Equal(["1", "2", "3", "4", "5", "6"], rows.Select(r => r["id"]));
-        Assert.Equal(["red", "", "", "", "", "green"], rows.Select(r => r["label"]));
+        Assert.Equal(["1", "2", "3", "4", "5", "6", "7"], rows.Select(r => r["id"]));
+        Assert.Equal(["red", "", "", "", "", "green", ""], rows.Select(r => r["label"]));
         Assert.Contains("image_key: 'images/missing.png' does not exist", rows[1]["error"], StringComparison.Ordinal);
         Assert.Contains("image_key: '../secrets/red.png' is not a valid key", rows[2]["error"], StringComparison.Ordinal);
         Assert.Contains("image_key: 'outgoing/colours/stolen.png' is not a valid key", rows[3]["error"], StringComparison.Ordinal);
         Assert.Contains("element 0 is not an image ImageSharp can read", rows[4]["error"], StringComparison.Ordinal);
+        Assert.Contains("image_key: 'capture/colours/1/2026/12/01/10/a-00000001.jsonl' is not a valid key", rows[6]["error"], StringComparison.Ordinal);
     }
 
     [Fact]
