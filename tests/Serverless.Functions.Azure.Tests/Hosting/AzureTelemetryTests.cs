@@ -33,7 +33,7 @@ public sealed class AzureTelemetryTests
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    [Fact(Skip = "Fails as written: nothing reached the http:// endpoint in 60 s; most likely Azure.Core refuses bearer tokens over plain HTTP, so the endpoint needs HTTPS with a trusted test certificate")]
+    [Fact(Skip = "Unproven: nothing reaches a local ingestion endpoint within 60 s, over http:// or over https:// with a certificate the exporter's transport trusts, and the exporter's event source reports no transmission error; cause not found yet")]
     public async Task ConnectionString_OurMetricsAndSpansReachTheIngestionEndpointWithAnEntraToken()
     {
         await using var ingestion = await IngestionEndpoint.StartAsync();
