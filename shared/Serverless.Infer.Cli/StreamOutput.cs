@@ -34,17 +34,7 @@ internal sealed class StreamOutput(Stream predictions, Stream? alerts) : IAsyncD
             _json.WritePropertyName("alert"u8);
         }
 
-        _json.WriteStartObject();
-        _json.WriteString("id"u8, alert.Id);
-        _json.WriteString("rule"u8, alert.Rule);
-        _json.WriteString("partition_key"u8, alert.PartitionKey);
-        _json.WriteString("position"u8, alert.Position);
-        _json.WriteString("timestamp"u8, alert.Timestamp);
-        _json.WriteString("model"u8, alert.Model);
-        _json.WriteString("version"u8, alert.ModelVersion);
-        _json.WritePropertyName("prediction"u8);
-        alert.Prediction.WriteTo(_json);
-        _json.WriteEndObject();
+        alert.WriteTo(_json);
         if (marked)
         {
             _json.WriteEndObject();

@@ -61,17 +61,7 @@ internal sealed class SqsAlertSink(IAmazonSQS sqs, SqsQueueAddress queue, ILogge
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartObject();
-            writer.WriteString("id", alert.Id);
-            writer.WriteString("rule", alert.Rule);
-            writer.WriteString("model", alert.Model);
-            writer.WriteString("version", alert.ModelVersion);
-            writer.WriteString("key", alert.PartitionKey);
-            writer.WriteString("position", alert.Position);
-            writer.WriteString("timestamp", alert.Timestamp);
-            writer.WritePropertyName("prediction");
-            alert.Prediction.WriteTo(writer);
-            writer.WriteEndObject();
+            alert.WriteTo(writer);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

@@ -5,8 +5,7 @@ using Serverless.Inference.Streaming;
 namespace Serverless.Functions.Azure.Streaming;
 
 /// <summary>
-/// An alert as the queue message's JSON: <c>{"id","model","model_version","rule","key","position","timestamp","prediction"}</c>,
-/// the names the predictions lines use. A queue message holds 64 KiB of base64 (48 KiB of text): a prediction too big
+/// An alert as the queue message's JSON (<see cref="StreamAlert.WriteTo"/>), the names the predictions lines use. A queue message holds 64 KiB of base64 (48 KiB of text): a prediction too big
 /// for that (a long embedding) is left out and the message says how big it was.
 /// </summary>
 internal static class AlertMessage
@@ -25,25 +24,7 @@ internal static class AlertMessage
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartObject();
-            writer.WriteString("id", alert.Id);
-            writer.WriteString("model", alert.Model);
-            writer.WriteString("model_version", alert.ModelVersion);
-            writer.WriteString("rule", alert.Rule);
-            writer.WriteString("key", alert.PartitionKey);
-            writer.WriteString("position", alert.Position);
-            writer.WriteString("timestamp", alert.Timestamp);
-            if (includePrediction)
-            {
-                writer.WritePropertyName("prediction");
-                alert.Prediction.WriteTo(writer);
-            }
-            else
-            {
-                writer.WriteNumber("prediction_omitted_bytes", Encoding.UTF8.GetByteCount(alert.Prediction.GetRawText()));
-            }
-
-            writer.WriteEndObject();
+            alert.WriteTo(writer, includePrediction);
         }
 
         return buffer.ToArray();

@@ -24,9 +24,9 @@ public sealed class StorageQueueAlertSinkTests(AzuriteWithQueues azurite) : ICla
         Assert.Equal(alerts.Select(a => a.Position).Order(StringComparer.Ordinal), received.Select(r => r.GetProperty("position").GetString()).Order(StringComparer.Ordinal));
         var first = received.Single(r => r.GetProperty("position").GetString() == "p0");
         Assert.Equal(
-            ["id", "model", "model_version", "rule", "key", "position", "timestamp", "prediction"],
+            ["id", "rule", "model", "version", "key", "position", "timestamp", "prediction"],
             first.EnumerateObject().Select(p => p.Name));
-        Assert.Equal(("alert-p0", "iris", "1", "virginica", "machine-7"), (first.GetProperty("id").GetString(), first.GetProperty("model").GetString(), first.GetProperty("model_version").GetString(), first.GetProperty("rule").GetString(), first.GetProperty("key").GetString()));
+        Assert.Equal(("alert-p0", "iris", "1", "virginica", "machine-7"), (first.GetProperty("id").GetString(), first.GetProperty("model").GetString(), first.GetProperty("version").GetString(), first.GetProperty("rule").GetString(), first.GetProperty("key").GetString()));
         Assert.Equal("virginica", first.GetProperty("prediction").GetProperty("PredictedLabel.output")[0].GetString());
     }
 

@@ -70,7 +70,7 @@ public sealed class StreamCommandTests : IDisposable
         Assert.Equal(Enumerable.Range(1, 180).Select(i => i.ToString(CultureInfo.InvariantCulture)), predictions.Select(p => p.GetProperty("position").GetString()));
         var alerts = Alerts(stream.Output);
         Assert.NotEmpty(alerts);
-        Assert.All(alerts, a => Assert.Equal("pump-02", a.GetProperty("partition_key").GetString()));
+        Assert.All(alerts, a => Assert.Equal("pump-02", a.GetProperty("key").GetString()));
         // The first alert comes before pump-02's failure point (its reading 50 is line 3 * 50 + 2).
         Assert.True(alerts.Min(a => int.Parse(a.GetProperty("position").GetString()!, CultureInfo.InvariantCulture)) < (3 * 50) + 2, stream.Output);
         // Each alert names a reading predicted "failure", and comes out after that prediction.
@@ -175,7 +175,7 @@ public sealed class StreamCommandTests : IDisposable
         Assert.Empty(Alerts(stream.Output));
         var alerts = (await File.ReadAllLinesAsync(alertsPath)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.NotEmpty(alerts);
-        Assert.All(alerts, a => Assert.Equal("pump-09", a.GetProperty("partition_key").GetString()));
+        Assert.All(alerts, a => Assert.Equal("pump-09", a.GetProperty("key").GetString()));
     }
 
     [Fact]
