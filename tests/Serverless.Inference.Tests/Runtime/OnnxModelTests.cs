@@ -21,7 +21,8 @@ public sealed class OnnxModelTests
             using var outputs = model.Run([input], null, cancel.Token);
         });
         await started.Task;
-        cancel.CancelAfter(TimeSpan.FromMilliseconds(50));
+        // Well inside the run (seconds long), so the flag meets a run already going through its nodes.
+        cancel.CancelAfter(TimeSpan.FromMilliseconds(300));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
 
