@@ -7,6 +7,7 @@ using Serverless.Inference.Hosting;
 using Serverless.Inference.Monitoring;
 using Serverless.Inference.Protocol;
 using Serverless.Inference.Repository;
+using Serverless.Inference.Tests.Monitoring.Support;
 
 namespace Serverless.Inference.Benchmarks.Figures;
 
@@ -105,7 +106,7 @@ internal static class CaptureCost
         var storeRoot = Directory.CreateDirectory(Path.Combine(root, "burst")).FullName;
         using var gate = new SemaphoreSlim(0);
         var options = new CaptureOptions { BackgroundFlush = false };
-        await using var capture = new PredictionCapture(new HeldBackStore(new LocalFolderBatchStore(storeRoot), gate), options);
+        await using var capture = new PredictionCapture(new GatedBatchStore(new LocalFolderBatchStore(storeRoot), gate), options);
         using var host = new ModelHost(new LocalFolderModelStore(repository), new ModelHostOptions { Capture = capture });
         var handler = new OpenInferenceHandler(host, new RequestLimits());
         var body = InferBodies.JsonRequest("Features", [RowsPerRequest, 4], [.. Enumerable.Repeat(Row, RowsPerRequest).SelectMany(r => r)]);
@@ -182,31 +183,5 @@ internal static class CaptureCost
 
         await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(_ => Task.Run(LoopAsync)));
         return (ok, errors, Stopwatch.GetElapsedTime(start));
-    }
-
-    /// <summary>A real local store whose creates wait until released: a store that cannot keep up with a burst.</summary>
-    private sealed class HeldBackStore(IBatchStore inner, SemaphoreSlim gate) : IBatchStore
-    {
-        public string Description => inner.Description;
-
-        public async Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken)
-        {
-            await gate.WaitAsync(cancellationToken);
-            return await inner.CreateAsync(key, content, cancellationToken);
-        }
-
-        public Task<BatchObject?> StatAsync(string key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
-
-        public Task<Stream> OpenReadAsync(BatchObject pinned, long offset, long? length, CancellationToken cancellationToken) =>
-            inner.OpenReadAsync(pinned, offset, length, cancellationToken);
-
-        public Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken) =>
-            inner.ComposeAsync(key, parts, cancellationToken);
-
-        public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteAsync(key, content, cancellationToken);
-
-        public Task<bool> DeleteAsync(BatchObject pinned, CancellationToken cancellationToken) => inner.DeleteAsync(pinned, cancellationToken);
-
-        public IAsyncEnumerable<BatchObject> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
     }
 }

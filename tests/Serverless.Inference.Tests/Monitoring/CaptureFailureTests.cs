@@ -5,6 +5,7 @@ using Serverless.Inference.Monitoring;
 using Serverless.Inference.Telemetry;
 using Serverless.Inference.Tests.Batch.Support;
 using Serverless.Inference.Tests.Hosting.Support;
+using Serverless.Inference.Tests.Monitoring.Support;
 
 namespace Serverless.Inference.Tests.Monitoring;
 
@@ -78,32 +79,6 @@ public sealed class CaptureFailureTests
     {
         var data = string.Join(',', Enumerable.Range(0, rows).Select(i => IrisExpected.Json(i % IrisExpected.Count)));
         return $$"""{"inputs":[{"name":"Features","datatype":"FP32","shape":[{{rows}},4],"data":[{{data}}]}]}""";
-    }
-
-    /// <summary>A real store whose creates wait for a gate: a store slower than the traffic, without a network to slow down.</summary>
-    private sealed class GatedBatchStore(IBatchStore inner, SemaphoreSlim gate) : IBatchStore
-    {
-        public string Description => inner.Description;
-
-        public async Task<bool> CreateAsync(string key, Stream content, CancellationToken cancellationToken)
-        {
-            await gate.WaitAsync(cancellationToken);
-            return await inner.CreateAsync(key, content, cancellationToken);
-        }
-
-        public Task<BatchObject?> StatAsync(string key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
-
-        public Task<Stream> OpenReadAsync(BatchObject pinned, long offset, long? length, CancellationToken cancellationToken) =>
-            inner.OpenReadAsync(pinned, offset, length, cancellationToken);
-
-        public Task<bool> ComposeAsync(string key, IReadOnlyList<BatchObject> parts, CancellationToken cancellationToken) =>
-            inner.ComposeAsync(key, parts, cancellationToken);
-
-        public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteAsync(key, content, cancellationToken);
-
-        public Task<bool> DeleteAsync(BatchObject pinned, CancellationToken cancellationToken) => inner.DeleteAsync(pinned, cancellationToken);
-
-        public IAsyncEnumerable<BatchObject> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
     }
 }
 
