@@ -49,7 +49,7 @@ internal sealed class DynamicQuantization : IGraphRewrite
         foreach (var node in lookups)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            embeddings.Rewrite(node, opset);
+            embeddings.Rewrite(node);
         }
 
         var operators = new[] { ("MatMul", matMuls.MatMuls), ("Gemm", matMuls.Gemms), ("Gather", embeddings.Gathers) }
@@ -60,7 +60,7 @@ internal sealed class DynamicQuantization : IGraphRewrite
             ["weights"] = options.PerChannel ? "int8 symmetric per-channel" : "int8 symmetric per-tensor",
             ["activations"] = "uint8 per-tensor, quantized at run time",
             ["operators"] = string.Join(',', operators),
-            ["embeddings"] = options.QuantizeEmbeddings ? "int8, dequantized after Gather" : "float",
+            ["embeddings"] = !options.QuantizeEmbeddings ? "float" : options.PerChannel ? "int8 per row, dequantized after Gather" : "int8 per tensor, dequantized after Gather",
             ["matmul_nodes"] = matMuls.MatMuls.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["gemm_nodes"] = matMuls.Gemms.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["gather_nodes"] = embeddings.Gathers.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -1,9 +1,11 @@
+using Microsoft.ML.OnnxRuntime;
 using Serverless.Inference.Optimization;
 using Serverless.Inference.Optimization.Onnx;
 using Serverless.Inference.Optimization.Quantization;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Tests.Optimization.Support;
 using Serverless.Inference.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Serverless.Inference.Tests.Optimization;
 
@@ -11,7 +13,7 @@ namespace Serverless.Inference.Tests.Optimization;
 /// The int8-dynamic rewrite of the real sample minilm (all-MiniLM-L6-v2): the size target, and the variant's
 /// embeddings through the model's own pipeline against the FP32 model's.
 /// </summary>
-public sealed class DynamicQuantizationMiniLmTests : IDisposable
+public sealed class DynamicQuantizationMiniLmTests(ITestOutputHelper output) : IDisposable
 {
     private const double MaxSizeRatio = 0.35;
     private const double MinMeanCosine = 0.99;
@@ -37,6 +39,13 @@ public sealed class DynamicQuantizationMiniLmTests : IDisposable
         Assert.Equal("1", result.Settings["gemm_nodes"]);
         var ratio = (double)new FileInfo(variantPath).Length / new FileInfo(sourcePath).Length;
         Assert.True(ratio <= MaxSizeRatio, $"the int8 variant is {ratio:F3} of the FP32 model's size, over {MaxSizeRatio}");
+
+        // ONNX Runtime fuses every rewritten product: no MatMulInteger is left to run unfused.
+        var optimized = TinyGraph.Optimized(result.Model, GraphOptimizationLevel.ORT_ENABLE_EXTENDED).Graph.Node
+            .CountBy(node => node.OpType).ToDictionary(StringComparer.Ordinal);
+        output.WriteLine($"ONNX Runtime's optimized variant: {string.Join(", ", optimized.OrderByDescending(pair => pair.Value).Select(pair => $"{pair.Value} {pair.Key}"))}");
+        Assert.False(optimized.ContainsKey("MatMulInteger"));
+        Assert.Equal(37, optimized.GetValueOrDefault("DynamicQuantizeMatMul") + optimized.GetValueOrDefault("MatMulIntegerToFloat"));
 
         var sentences = GeneratedSentences.Create(48, seed: 17);
         using var fp32 = new TextEmbedder(sourcePath, manifest, sourceFolder);

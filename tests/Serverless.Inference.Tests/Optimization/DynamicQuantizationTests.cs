@@ -196,18 +196,18 @@ public sealed class DynamicQuantizationTests
     }
 
     [Theory]
-    [InlineData(13, "DequantizeLinear")]
-    [InlineData(12, "Mul")]
-    public void Rewrite_GatherFromConstantTable_GathersInt8RowsThenDequantizes(int opset, string lastOp)
+    [InlineData(11)]
+    [InlineData(13)]
+    public void Rewrite_GatherFromConstantTable_GathersInt8RowsThenScalesEachByItsOwn(int opset)
     {
-        // Column maxima 1.27, 2.54, 0.127: scales 0.01, 0.02, 0.001.
+        // Row maxima 2.54, 1.27, 1.27, 2.54, 0.127: scales 0.02, 0.01, 0.01, 0.02, 0.001.
         float[] table =
         [
-            1.27f, -2.54f, 0.127f,
-            0.5f, -1f, 0.05f,
-            0.333f, 0f, -0.127f,
+            1.2f, -2.54f, 0.1f,
+            0.5f, -1.27f, 0.05f,
+            0.333f, 0f, -1.27f,
             -1.27f, 2.54f, 0f,
-            0f, 0.026f, 0.0631f,
+            0f, 0.0263f, 0.127f,
         ];
         var model = TinyGraph.Model(
             opset,
@@ -219,21 +219,44 @@ public sealed class DynamicQuantizationTests
         var result = Rewrite(model);
 
         var graph = result.Model.Graph;
-        Assert.Equal("Gather", graph.Node[0].OpType);
-        Assert.Equal(lastOp, graph.Node[^1].OpType);
+        Assert.Equal(["Gather", "Cast", "Gather", "Mul"], graph.Node.Select(node => node.OpType));
         Assert.Equal("rows", graph.Node[^1].Output.Single());
         var quantized = Initializer(graph, graph.Node[0].Input[0]);
         Assert.Equal(TensorData.Int8, quantized.DataType);
+        Assert.Equal([60, -127, 5, 50, -127, 5, 33, 0, -127, -64, 127, 0, 0, 26, 127], quantized.RawData.Select(b => (int)(sbyte)b));
+        var scales = Initializer(graph, graph.Node[2].Input[0]);
+        Assert.Equal([5L, 1L], scales.Dims);
+        Assert.Equal([2.54f / 127f, 1.27f / 127f, 1.27f / 127f, 2.54f / 127f, 0.127f / 127f], TensorData.ReadFloats(scales));
         Assert.DoesNotContain(graph.Initializer, tensor => tensor.Name == "table");
         Assert.Equal("Gather", result.Settings["operators"]);
+        Assert.Equal("int8 per row, dequantized after Gather", result.Settings["embeddings"]);
 
         var actual = TinyGraph.Run(result.Model, GraphOptimizationLevel.ORT_ENABLE_ALL, ("ids", new long[] { 2, 0, 4, 2 }, [2, 2]));
 
-        // Row 2: 0.333/0.01 = 33.3 -> 0.33; row 4: 0.026/0.02 = 1.3 -> 0.02, 0.0631/0.001 = 63.1 -> 0.063.
-        float[] row0 = [1.27f, -2.54f, 0.127f];
-        float[] row2 = [0.33f, 0f, -0.127f];
-        float[] row4 = [0f, 0.02f, 0.063f];
+        // Row 2: 0.333/0.01 = 33.3 -> 0.33; row 4: 0.0263/0.001 = 26.3 -> 0.026.
+        float[] row0 = [1.2f, -2.54f, 0.1f];
+        float[] row2 = [0.33f, 0f, -1.27f];
+        float[] row4 = [0f, 0.026f, 0.127f];
         AssertClose([.. row2, .. row0, .. row4, .. row2], actual, 1e-6f);
+    }
+
+    [Fact]
+    public void Rewrite_GatherPerTensorOption_OneScaleForTheTable()
+    {
+        var model = TinyGraph.Model(
+            13,
+            [GraphEditor.Node("Gather", "embed", ["table", "ids"], ["rows"])],
+            [TinyGraph.Tensor("ids", TensorData.Int64, 1)],
+            [TinyGraph.Floats("rows", 1, 2)],
+            TensorData.Floats("table", [2, 2], [0.5f, -1f, 2.54f, 0.333f]));
+
+        var result = Rewrite(model, RewriteOptions.Default with { PerChannel = false });
+
+        Assert.Equal(["Gather", "Cast", "Mul"], result.Model.Graph.Node.Select(node => node.OpType));
+        // One scale 2.54/127 = 0.02: 0.5 -> 25, -1 -> -50, 0.333 -> 16.65 -> 17.
+        var actual = TinyGraph.Run(result.Model, GraphOptimizationLevel.ORT_ENABLE_ALL, ("ids", new long[] { 1 }, [1]));
+        AssertClose([2.54f, 17 * 0.02f], actual, 1e-6f);
+        Assert.Equal([0.5f, -1f], TinyGraph.Run(result.Model, GraphOptimizationLevel.ORT_ENABLE_ALL, ("ids", new long[] { 0 }, [1])));
     }
 
     [Fact]
