@@ -36,7 +36,8 @@ internal static partial class RuntimeKernelCheck
 
     /// <summary>
     /// The operator a load error names: a missing kernel ("Could not find an implementation for Relu(14) node with
-    /// name '...'") or a type its schema does not allow ("Type (tensor(float16)) of input parameter (x) of operator (Relu)").
+    /// name '...'") or a type its schema does not allow ("Type Error: Type 'tensor(float16)' of input parameter (x) of
+    /// operator (Range) in node (...) is invalid"; older runtimes write the type in parentheses).
     /// </summary>
     internal static string? RefusedOperator(string message) =>
         MissingKernel().Match(message) is { Success: true } missing ? missing.Groups["op"].Value
@@ -46,6 +47,6 @@ internal static partial class RuntimeKernelCheck
     [GeneratedRegex(@"Could not find an implementation for (?<op>[A-Za-z0-9_]+)\(\d+\)")]
     private static partial Regex MissingKernel();
 
-    [GeneratedRegex(@"tensor\(float16\)\) of (?:input|output) parameter \([^)]*\) of operator \((?<op>[A-Za-z0-9_]+)\)")]
+    [GeneratedRegex(@"Type Error: Type .{0,40}? of (?:input|output) parameter \([^)]*\) of operator \((?<op>[A-Za-z0-9_]+)\)")]
     private static partial Regex TypeError();
 }

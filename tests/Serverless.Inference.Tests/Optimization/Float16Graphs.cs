@@ -10,9 +10,9 @@ namespace Serverless.Inference.Tests.Optimization;
 /// <summary>Small graphs written with the ONNX protobuf classes for the FP16 tests, and ONNX Runtime to run them.</summary>
 internal static class Float16Graphs
 {
-    public const int Float = TensorData.Float;
-    public const int Half = TensorData.Float16;
-    public const int Int64 = TensorData.Int64;
+    public const int FloatType = TensorData.Float;
+    public const int HalfType = TensorData.Float16;
+    public const int Int64Type = TensorData.Int64;
 
     /// <summary>A model of one graph importing the default domain at <paramref name="opset"/>.</summary>
     public static ModelProto Model(int opset = 13)
@@ -47,7 +47,7 @@ internal static class Float16Graphs
         using var session = new InferenceSession(model.ToByteArray(), options);
         using var value = OrtValue.CreateTensorValueFromMemory(values, shape);
         using var runOptions = new RunOptions();
-        using var results = session.Run(runOptions, [input], [value], [session.OutputNames[0]]);
+        using var results = session.Run(runOptions, new[] { input }, new[] { value }, new[] { session.OutputNames[0] });
         return results[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
@@ -56,9 +56,15 @@ internal static class Float16Graphs
     /// <summary>The values of an FP16 initializer, widened to float.</summary>
     public static float[] HalfValues(TensorProto tensor)
     {
-        Assert.Equal(Half, tensor.DataType);
-        var raw = tensor.RawData.Span;
-        return [.. Enumerable.Range(0, raw.Length / 2).Select(i => (float)BitConverter.ToHalf(raw.Slice(i * 2, 2)))];
+        Assert.Equal(HalfType, tensor.DataType);
+        var raw = tensor.RawData.ToByteArray();
+        var values = new float[raw.Length / 2];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)BitConverter.ToHalf(raw, i * 2);
+        }
+
+        return values;
     }
 
     /// <summary>The node that makes a tensor.</summary>
@@ -72,5 +78,5 @@ internal static class Float16Graphs
 
     public static int ElementType(ValueInfoProto value) => value.Type.TensorType.ElemType;
 
-    public static float RoundToHalf(float value) => (float)(System.Half)value;
+    public static float RoundToHalf(float value) => (float)(Half)value;
 }

@@ -6,6 +6,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
+using Xunit.Abstractions;
 
 namespace Serverless.Inference.Tests.Optimization;
 
@@ -14,7 +15,7 @@ namespace Serverless.Inference.Tests.Optimization;
 /// model on the same inputs: minilm embeddings, resnet18 features, ppocr-cls labels. The bounds sit below what was
 /// measured (see each test) with margin, and far above what a broken conversion gives.
 /// </summary>
-public sealed class Float16SampleModelTests
+public sealed class Float16SampleModelTests(ITestOutputHelper output)
 {
     private static readonly string[] Words =
     [
@@ -39,7 +40,7 @@ public sealed class Float16SampleModelTests
             cosines.AddRange(expected.Zip(actual, Cosine));
         }
 
-        // Measured: every cosine above 0.9999 (all FP32 compute; only the weights are rounded).
+        output.WriteLine($"minilm fp16 vs fp32 on {cosines.Count} sentences: min cosine {cosines.Min():F6}, mean {cosines.Average():F6}");
         Assert.True(cosines.Min() >= 0.999, $"lowest cosine {cosines.Min():F6}, mean {cosines.Average():F6}");
         Assert.Equal("fp16", fp16.Rewrite!.Settings["weights"]);
         Assert.Contains("MatMul", fp16.Rewrite.Settings["kept_fp32"].Split(','));
@@ -63,9 +64,9 @@ public sealed class Float16SampleModelTests
             cosines.Add(Cosine(fp32.RunFloats(tensor, output), fp16.RunFloats(tensor, output)));
         }
 
-        // Measured: every cosine above 0.9999.
+        output.WriteLine($"resnet18 fp16 vs fp32 on {cosines.Count} images: min cosine {cosines.Min():F6}");
         Assert.True(cosines.Min() >= 0.999, $"lowest cosine {cosines.Min():F6}");
-        Assert.Equal(Float16Graphs.Float, fp16.Rewrite!.Model.Graph.Input.Single().Type.TensorType.ElemType);
+        Assert.Equal(Float16Graphs.FloatType, fp16.Rewrite!.Model.Graph.Input.Single().Type.TensorType.ElemType);
     }
 
     [Fact]
@@ -83,7 +84,7 @@ public sealed class Float16SampleModelTests
 
         var agreement = expected.Zip(actual, (e, a) => e == a ? 1.0 : 0.0).Average();
         var worst = expectedScores.Zip(actualScores, (e, a) => Math.Abs(e - a)).Max();
-        // Measured: every label the same, scores within 1e-3.
+        output.WriteLine($"ppocr-cls fp16 vs fp32 on {images.Length} images: agreement {agreement:P1}, scores up to {worst:E2} apart; fp32 labels {string.Join(',', expected)}");
         Assert.True(agreement >= 0.95, $"top-1 agreement {agreement:P1}");
         Assert.True(worst <= 0.01, $"scores differ by up to {worst:E2}");
     }
