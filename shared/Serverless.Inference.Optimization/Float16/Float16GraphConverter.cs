@@ -137,7 +137,7 @@ internal static class Float16GraphConverter
             return Precision.Any;
         }
 
-        if (!Float16Kernels.HasFloat16Kernel(node, opset) || blockedOps.Contains(node.OpType) || !types.Types(node) ||
+        if (!Float16Kernels.HasFloat16Kernel(node, opset) || blockedOps.Contains(node.OpType) || !types.Knows(node) ||
             node.Output.Any(pinned.Contains) || node.Attribute.Any(HasGraph))
         {
             return Precision.Float;

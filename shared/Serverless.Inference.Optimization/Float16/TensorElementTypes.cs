@@ -90,7 +90,7 @@ internal sealed class TensorElementTypes
     }
 
     /// <summary>Whether every input and output of a node has a known element type.</summary>
-    public bool Types(NodeProto node) =>
+    public bool Knows(NodeProto node) =>
         node.Input.Concat(node.Output).All(name => name.Length == 0 || _types.ContainsKey(name));
 
     private int? OutputType(NodeProto node, int output)

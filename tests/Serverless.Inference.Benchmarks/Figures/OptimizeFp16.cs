@@ -81,7 +81,7 @@ internal static class OptimizeFp16
                 Report.Ratio($"batch {batch} latency FP16 / FP32", ratio);
                 if (ratio > 1.05)
                 {
-                    Report.Line($"FP16 is SLOWER on this CPU at batch {batch}: its casts cost more than its kernels save");
+                    Report.Line($"the FP16 variant is SLOWER than FP32 here at batch {batch} (median ratio above 1.05)");
                 }
             }
 

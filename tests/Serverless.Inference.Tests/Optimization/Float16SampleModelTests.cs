@@ -1,5 +1,8 @@
 using System.Text;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
 using Serverless.Inference.Optimization;
+using Serverless.Inference.Optimization.Onnx;
 using Serverless.Inference.Runtime;
 using Serverless.Inference.Tests.Support;
 using SixLabors.ImageSharp;
@@ -15,7 +18,7 @@ namespace Serverless.Inference.Tests.Optimization;
 /// model on the same inputs: minilm embeddings, resnet18 features, ppocr-cls labels. The bounds sit below what was
 /// measured (see each test) with margin, and far above what a broken conversion gives.
 /// </summary>
-public sealed class Float16SampleModelTests(ITestOutputHelper output)
+public sealed class Float16SampleModelTests(ITestOutputHelper log)
 {
     private static readonly string[] Words =
     [
@@ -40,7 +43,7 @@ public sealed class Float16SampleModelTests(ITestOutputHelper output)
             cosines.AddRange(expected.Zip(actual, Cosine));
         }
 
-        output.WriteLine($"minilm fp16 vs fp32 on {cosines.Count} sentences: min cosine {cosines.Min():F6}, mean {cosines.Average():F6}");
+        log.WriteLine($"minilm fp16 vs fp32 on {cosines.Count} sentences: min cosine {cosines.Min():F6}, mean {cosines.Average():F6}");
         Assert.True(cosines.Min() >= 0.999, $"lowest cosine {cosines.Min():F6}, mean {cosines.Average():F6}");
         Assert.Equal("fp16", fp16.Rewrite!.Settings["weights"]);
         Assert.Contains("MatMul", fp16.Rewrite.Settings["kept_fp32"].Split(','));
@@ -64,7 +67,7 @@ public sealed class Float16SampleModelTests(ITestOutputHelper output)
             cosines.Add(Cosine(fp32.RunFloats(tensor, output), fp16.RunFloats(tensor, output)));
         }
 
-        output.WriteLine($"resnet18 fp16 vs fp32 on {cosines.Count} images: min cosine {cosines.Min():F6}");
+        log.WriteLine($"resnet18 fp16 vs fp32 on {cosines.Count} images: min cosine {cosines.Min():F6}");
         Assert.True(cosines.Min() >= 0.999, $"lowest cosine {cosines.Min():F6}");
         Assert.Equal(Float16Graphs.FloatType, fp16.Rewrite!.Model.Graph.Input.Single().Type.TensorType.ElemType);
     }
@@ -84,9 +87,38 @@ public sealed class Float16SampleModelTests(ITestOutputHelper output)
 
         var agreement = expected.Zip(actual, (e, a) => e == a ? 1.0 : 0.0).Average();
         var worst = expectedScores.Zip(actualScores, (e, a) => Math.Abs(e - a)).Max();
-        output.WriteLine($"ppocr-cls fp16 vs fp32 on {images.Length} images: agreement {agreement:P1}, scores up to {worst:E2} apart; fp32 labels {string.Join(',', expected)}");
+        log.WriteLine($"ppocr-cls fp16 vs fp32 on {images.Length} images: agreement {agreement:P1}, scores up to {worst:E2} apart; fp32 labels {string.Join(',', expected)}");
         Assert.True(agreement >= 0.95, $"top-1 agreement {agreement:P1}");
         Assert.True(worst <= 0.01, $"scores differ by up to {worst:E2}");
+    }
+
+    [Fact]
+    public void PpOcrCls_Fp16WeightCasts_AreFoldedWhenTheSessionIsCreated()
+    {
+        // The variant stores weights as FP16 and casts them back for FP32 operators; ONNX Runtime's constant folding
+        // is what turns those casts into FP32 weights once, at load, instead of on every run.
+        var source = OnnxModelFile.Load(Path.Combine(TempModelRepository.SampleModels, "ppocr-cls", "1", "model.onnx"));
+        var rewrite = Float16Graphs.Fp16(source);
+        var optimized = Path.Combine(Path.GetTempPath(), $"ppocr-cls-fp16-optimized-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, OptimizedModelFilePath = optimized, IntraOpNumThreads = 1 })
+            using (new InferenceSession(rewrite.Model.ToByteArray(), options))
+            {
+            }
+
+            var graph = OnnxModelFile.Load(optimized).Graph;
+            var initializers = graph.Initializer.Select(tensor => tensor.Name).ToHashSet(StringComparer.Ordinal);
+            var unfolded = graph.Node.Count(node => node.OpType == "Cast" && initializers.Contains(node.Input[0]));
+            var casts = rewrite.Model.Graph.Node.Count(node => node.OpType == "Cast");
+            log.WriteLine($"ppocr-cls fp16: {casts} casts in the variant, {graph.Node.Count(node => node.OpType == "Cast")} after optimization, {unfolded} of them on initializers");
+            Assert.True(casts > 100);
+            Assert.Equal(0, unfolded);
+        }
+        finally
+        {
+            File.Delete(optimized);
+        }
     }
 
     private static float[][] Embed(SampleModelVariant variant, string[] texts)
