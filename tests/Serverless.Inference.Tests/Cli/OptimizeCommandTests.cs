@@ -65,7 +65,7 @@ public sealed class OptimizeCommandTests : IDisposable
     [InlineData("unknown method 'int4'", "swap", "--method", "int4")]
     [InlineData("model 'swap' has no version '7'", "swap", "--method", "int8-dynamic", "--version", "7")]
     [InlineData("--publish: invalid alias 'no/slash'", "swap", "--method", "int8-dynamic", "--publish", "no/slash")]
-    [InlineData("samples.jsonl is empty", "swap", "--method", "int8-dynamic", "--samples", "empty.jsonl")]
+    [InlineData("empty.jsonl is empty", "swap", "--method", "int8-dynamic", "--samples", "empty.jsonl")]
     [InlineData("bad.jsonl line 2: not valid JSON", "swap", "--method", "int8-dynamic", "--samples", "bad.jsonl")]
     public async Task Infer_BadInput_OneClearMessageNoStackTraceExitTwo(string message, params string[] arguments)
     {

@@ -277,7 +277,7 @@ public sealed class VariantMakerTests : IDisposable
         var original = Encoding.UTF8.GetString(before);
         var edited = Encoding.UTF8.GetString(after);
         Assert.StartsWith(original[..original.IndexOf("{ \"stable\"", StringComparison.Ordinal)], edited, StringComparison.Ordinal);
-        Assert.EndsWith(",\n}\n", edited, StringComparison.Ordinal);
+        Assert.EndsWith(",\n}", edited, StringComparison.Ordinal);
         Assert.Contains("// the swap test model\n  \"max_batch_size\": 8,   \"default_version\": \"stable\",", edited, StringComparison.Ordinal);
         foreach (var member in members)
         {
@@ -285,7 +285,7 @@ public sealed class VariantMakerTests : IDisposable
         }
     }
 
-    private VariantMaker Maker() => new(new FakeTimeProvider(Now), new MeasureOptions(2, 3), _ => new SwapColumns());
+    private static VariantMaker Maker() => new(new FakeTimeProvider(Now), new MeasureOptions(2, 3), _ => new SwapColumns());
 
     private OptimizeRequest Request(string? samples) => new(_repository.Root, "swap", null, "int8-dynamic", SamplesFile: samples);
 
