@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -13,7 +14,8 @@ internal static class ManifestEditor
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private static readonly JsonDocumentOptions DocumentOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
-    private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = true };
+    // A person reads and edits model.json: "+" in a time stays "+", not "\u002B".
+    private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Applies each update to the current value of its member (null when absent) and writes the result in its place.</summary>
     public static byte[] SetMembers(ReadOnlySpan<byte> json, IReadOnlyList<(string Name, Func<JsonNode?, JsonNode> Update)> updates)

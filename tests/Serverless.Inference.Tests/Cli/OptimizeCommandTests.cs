@@ -79,7 +79,7 @@ public sealed class OptimizeCommandTests : IDisposable
         Assert.Contains(message, Regex.Replace(optimize.Output, @"\s+", " "), StringComparison.Ordinal);
         Assert.Contains("nothing was published", Regex.Replace(optimize.Output, @"\s+", " "), StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", optimize.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain(" at ", optimize.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n   at ", optimize.Output, StringComparison.Ordinal);
         Assert.Equal(["1"], Directory.GetDirectories(Path.Combine(_repository.Root, "swap")).Select(Path.GetFileName));
     }
 
