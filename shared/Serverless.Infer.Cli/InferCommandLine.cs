@@ -121,13 +121,54 @@ internal static class InferCommandLine
         var models = new Command("models", "List the repository's models with their versions and signatures.") { repository };
         models.SetAction((parse, cancellation) => ModelsCommand.RunAsync(parse.GetValue(repository)!.FullName, cancellation));
 
+        var optimize = BuildOptimize(repository);
+
         return new RootCommand("Serve ONNX models with the Open Inference Protocol, locally as in Azure Functions and AWS Lambda.")
         {
             serve,
             score,
             models,
+            optimize,
             Monitor.MonitorCommandLine.Build(),
             StreamCommand.Create(repository),
         };
+    }
+
+    private static Command BuildOptimize(Option<DirectoryInfo> repository)
+    {
+        var model = new Argument<string>("model") { Description = "The model to make a variant of." };
+        var version = new Option<string?>("--version") { Description = "The source version or alias; default: the model's default version." };
+        var method = new Option<string>("--method")
+        {
+            Description = "int8-dynamic (MatMul/Gemm weights as int8: transformers), int8-static (QDQ from calibration rows: convolutional models) or fp16.",
+            Required = true,
+        };
+        var calibration = new Option<FileInfo?>("--calibration") { Description = "JSON lines in the model's request form for int8-static's activation ranges; the report's rows when --samples is not given." };
+        var samples = new Option<FileInfo?>("--samples") { Description = "JSON lines in the model's request form (texts, images or tensors, as infer score reads them) the report compares both models on." };
+        var publish = new Option<string?>("--publish") { Description = "An alias set to the new version when it passes the thresholds, e.g. fast." };
+        var minCosine = new Option<double?>("--min-cosine") { Description = "Refuse the variant when an output's mean cosine similarity to the source is lower, e.g. 0.99." };
+        var minAgreement = new Option<double?>("--min-agreement") { Description = "Refuse the variant when an output's top-1 agreement with the source is lower, e.g. 0.98." };
+        var optimize = new Command("optimize", $"""
+            Make a smaller, faster variant of a model (int8 or FP16) as its next version folder, recorded in model.json,
+            with a report of what it costs in accuracy and saves in size, load time, latency and memory.
+
+            {OptimizeCommand.ExitCodes}
+            """)
+        {
+            model, version, method, calibration, samples, publish, minCosine, minAgreement, repository,
+        };
+        optimize.SetAction((parse, cancellation) => OptimizeCommand.RunAsync(
+            new Serverless.Inference.Optimization.Variants.OptimizeRequest(
+                parse.GetValue(repository)!.FullName,
+                parse.GetValue(model)!,
+                parse.GetValue(version),
+                parse.GetValue(method)!,
+                parse.GetValue(calibration)?.FullName,
+                parse.GetValue(samples)?.FullName,
+                parse.GetValue(publish),
+                parse.GetValue(minCosine),
+                parse.GetValue(minAgreement)),
+            cancellation));
+        return optimize;
     }
 }

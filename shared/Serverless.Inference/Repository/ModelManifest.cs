@@ -60,6 +60,9 @@ internal sealed record ModelManifest
     /// <summary>What the host records about this model's traffic (sampled request/response capture); nothing when absent.</summary>
     public MonitoringManifest? Monitoring { get; set; }
 
+    /// <summary>Versions made from another version by <c>infer optimize</c>, by version folder: where each came from.</summary>
+    public IReadOnlyDictionary<string, VariantManifest> Variants { get; set; } = new Dictionary<string, VariantManifest>();
+
     public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
     {
         ModelManifest? manifest;
@@ -151,6 +154,23 @@ internal sealed record ModelManifest
         if (Monitoring?.Problem() is { } monitoringProblem)
         {
             Fail($"monitoring.{monitoringProblem}");
+        }
+
+        foreach (var (version, variant) in Variants)
+        {
+            if (!ModelNames.IsValid(version))
+            {
+                Fail($"variants: version '{ModelNames.Printable(version)}' must match {ModelNames.Rule}");
+            }
+
+            if (variant is null)
+            {
+                Fail($"variants.{version} must be an object");
+            }
+            else if (variant.Problem() is { } variantProblem)
+            {
+                Fail($"variants.{version}.{variantProblem}");
+            }
         }
     }
 }

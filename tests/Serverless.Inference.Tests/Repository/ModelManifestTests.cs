@@ -101,6 +101,48 @@ public sealed class ModelManifestTests
         Assert.Equal((maxBatchSize, intraOpThreads), (manifest.MaxBatchSize, manifest.IntraOpThreads));
     }
 
+    [Fact]
+    public void Parse_Variants_ReadsEachVersionsProvenance()
+    {
+        var manifest = Parse("""
+            {
+              "variants": {
+                "2": {
+                  "source_version": "1",
+                  "source_sha256": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                  "method": "int8-dynamic",
+                  "settings": { "weight_type": "int8", "per_channel": "true" },
+                  "created": "2026-12-01T22:00:00+00:00",
+                  "onnxruntime": "1.31.1"
+                }
+              }
+            }
+            """);
+
+        var variant = Assert.Single(manifest.Variants);
+        Assert.Equal("2", variant.Key);
+        Assert.Equal(("1", "int8-dynamic", "1.31.1"), (variant.Value.SourceVersion, variant.Value.Method, variant.Value.Onnxruntime));
+        Assert.Equal("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", variant.Value.SourceSha256);
+        Assert.Equal(new Dictionary<string, string> { ["weight_type"] = "int8", ["per_channel"] = "true" }, variant.Value.Settings);
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 22, 0, 0, TimeSpan.Zero), variant.Value.Created);
+    }
+
+    [Theory]
+    [InlineData("""{ "variants": { "../2": { "source_version": "1", "source_sha256": "HASH", "method": "fp16" } } }""", "variants: version '../2'")]
+    [InlineData("""{ "variants": { "2": { "source_version": "a/b", "source_sha256": "HASH", "method": "fp16" } } }""", "variants.2.source_version")]
+    [InlineData("""{ "variants": { "2": { "source_sha256": "HASH", "method": "fp16" } } }""", "variants.2.source_version")]
+    [InlineData("""{ "variants": { "2": { "source_version": "1", "source_sha256": "ABC", "method": "fp16" } } }""", "variants.2.source_sha256")]
+    [InlineData("""{ "variants": { "2": { "source_version": "1", "source_sha256": "HASH" } } }""", "variants.2.method")]
+    [InlineData("""{ "variants": { "2": null } }""", "variants.2 must be an object")]
+    [InlineData("""{ "variants": { "2": { "source_version": "1", "source_sha256": "HASH", "method": "fp16", "by": "me" } } }""", "by")]
+    public void Parse_InvalidVariant_IsRefusedNamingTheVersionAndTheProblem(string json, string problem)
+    {
+        var failure = ParseFails(json.Replace("HASH", new string('a', 64), StringComparison.Ordinal));
+
+        Assert.Contains(Source, failure.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, failure.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("null")]
     [InlineData("")]
