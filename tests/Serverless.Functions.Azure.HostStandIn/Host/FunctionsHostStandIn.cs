@@ -21,6 +21,7 @@ namespace Serverless.Functions.Azure.HostStandIn.Host;
 /// <c>--functions-*</c> twins; <c>FUNCTIONS_WORKER_RUNTIME</c>, <c>FUNCTIONS_APPLICATION_DIRECTORY</c>,
 /// <c>FUNCTIONS_WORKER_DIRECTORY</c> and the app settings in its environment; the app's folder as working directory)
 /// and drives it through <see cref="WorkerChannel"/>.
+/// A proxied request the worker refuses is retried a few times, as the host does (<see cref="ProxyRetryHandler"/>).
 /// What it leaves out: triggers other than HTTP (no storage listeners, timers, Event Grid webhook), function keys and
 /// the host's own routing (the caller names the function), host.json handling beyond what the worker reads itself,
 /// the X-Forwarded-* headers of the host's proxy, placeholder mode and environment reload, worker restarts,

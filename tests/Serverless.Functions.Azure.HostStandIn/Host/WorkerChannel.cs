@@ -34,7 +34,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
     private readonly ConcurrentQueue<WorkerLog> _logs = new();
     private readonly ConcurrentQueue<string> _output = new();
     private readonly Dictionary<string, LoadedFunction> _functions = new(StringComparer.Ordinal);
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromMinutes(5) };
+    private readonly HttpClient _http = new(new ProxyRetryHandler(new SocketsHttpHandler { UseProxy = false })) { Timeout = TimeSpan.FromMinutes(5) };
     private Uri? _httpUri;
     private bool _started;
 
