@@ -18,7 +18,7 @@ var variants = new (string Name, string Directory)[]
     ("jit", options.GetValueOrDefault("jit", Path.Combine(artifacts, "jit", "publish"))),
     ("r2r", options.GetValueOrDefault("r2r", Path.Combine(artifacts, "r2r", "publish"))),
 };
-var runs = int.Parse(options.GetValueOrDefault("runs", "5"), CultureInfo.InvariantCulture);
+var runs = int.TryParse(options.GetValueOrDefault("runs", "5"), NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count : 0;
 var names = options.GetValueOrDefault("models", "iris,minilm").Split(',', StringSplitOptions.RemoveEmptyEntries);
 var models = names.Select(name => SampleModel.All.SingleOrDefault(m => m.Name == name)).ToList();
 if (runs < 1 || models.Contains(null) || variants.Any(v => !File.Exists(Path.Combine(v.Directory, "worker.config.json"))))
