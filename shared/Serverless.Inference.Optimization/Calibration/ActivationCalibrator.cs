@@ -56,10 +56,14 @@ internal static class ActivationCalibrator
                     ranges[input.Name] = ranges[input.Name].Including(input.AsSpan<float>());
                 }
 
-                using var outputs = session.Run(row, outputNames, cancellationToken);
-                foreach (var output in outputs.Tensors)
+                // Asked for no outputs, a session returns them all: the inputs alone need no run.
+                if (outputNames.Length > 0)
                 {
-                    ranges[output.Name] = ranges[output.Name].Including(output.AsSpan<float>());
+                    using var outputs = session.Run(row, outputNames, cancellationToken);
+                    foreach (var output in outputs.Tensors)
+                    {
+                        ranges[output.Name] = ranges[output.Name].Including(output.AsSpan<float>());
+                    }
                 }
 
                 rows++;

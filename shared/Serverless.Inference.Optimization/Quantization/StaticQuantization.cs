@@ -23,6 +23,16 @@ internal sealed class StaticQuantization : IGraphRewrite
     /// </summary>
     private const string ContribDomain = "com.microsoft";
 
+    /// <summary>QLinearConv and QLinearMatMul, which ONNX Runtime's QDQ fusion creates in the default domain, exist from this opset on.</summary>
+    private const int FirstOpsetWithIntegerOperators = 10;
+
+    /// <summary>
+    /// The operators whose meaning changes on the way from opset 8 or 9 to 10 (inputs that were attributes, a
+    /// different batch layout): a model below 10 with none of them is the same model at opset 10. The others only
+    /// gained types or optional attributes whose defaults keep the old behaviour (MaxPool, AveragePool, Cast, Gemm...).
+    /// </summary>
+    private static readonly HashSet<string> ChangedBeforeOpset10 = new(["Slice", "TopK", "Upsample", "Scan", "Dropout"], StringComparer.Ordinal);
+
     public OptimizationMethod Method => OptimizationMethod.Int8Static;
 
     public RewriteResult Rewrite(RewriteRequest request, CancellationToken cancellationToken)
@@ -48,6 +58,13 @@ internal sealed class StaticQuantization : IGraphRewrite
         var ranges = ActivationCalibrator.Collect(model, activations, request, cancellationToken);
 
         var opset = editor.OpsetVersion();
+        var sourceOpset = opset;
+        if (opset < FirstOpsetWithIntegerOperators)
+        {
+            RaiseOpset(model, opset);
+            opset = FirstOpsetWithIntegerOperators;
+        }
+
         var domain = opset >= FirstOpsetWithPerAxisQdq ? "" : ContribDomain;
         if (domain.Length > 0)
         {
@@ -71,6 +88,9 @@ internal sealed class StaticQuantization : IGraphRewrite
             ["biases"] = "int32, scale = input scale x weight scale, zero point 0",
             ["calibration_rows"] = ranges.Rows.ToString(CultureInfo.InvariantCulture),
             ["qdq_pairs"] = inserter.ActivationPairs.ToString(CultureInfo.InvariantCulture),
+            ["opset"] = sourceOpset == opset
+                ? opset.ToString(CultureInfo.InvariantCulture)
+                : $"raised from {sourceOpset} to {opset}: ONNX Runtime fuses QDQ groups into QLinearConv, which exists from opset {opset}; none of the model's operators changes meaning between them",
             ["qdq_operators"] = domain.Length > 0 ? $"{domain} (the model's opset {opset} has no per-axis QuantizeLinear)" : $"ai.onnx opset {opset}",
             ["batch_normalization_folded"] = (batchNormalizations - Count(model, "BatchNormalization")).ToString(CultureInfo.InvariantCulture),
             ["fused_by_onnxruntime"] = Describe(fused),
@@ -86,6 +106,30 @@ internal sealed class StaticQuantization : IGraphRewrite
         if (!editor.IsGraphOutput(target.Output))
         {
             yield return target.Output;
+        }
+    }
+
+    /// <summary>
+    /// Raises the default opset to 10 when that changes no node's meaning, as ONNX Runtime's quantization tool raises an
+    /// older model's opset; otherwise refuses, since QDQ groups fused below opset 10 make a model ONNX Runtime cannot load.
+    /// </summary>
+    private static void RaiseOpset(ModelProto model, int opset)
+    {
+        var changed = model.Graph.Node
+            .Where(node => node.Domain is "" or "ai.onnx")
+            .Where(node => ChangedBeforeOpset10.Contains(node.OpType) || (node.OpType == "BatchNormalization" && node.Int("spatial", 1) == 0))
+            .Select(node => node.OpType)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        if (changed.Count > 0)
+        {
+            throw new OptimizationException(
+                $"the model's opset {opset} predates the integer operators ONNX Runtime fuses QDQ into (opset {FirstOpsetWithIntegerOperators}), and its {string.Join(", ", changed)} node(s) mean something else at opset {FirstOpsetWithIntegerOperators}; convert the model to opset {FirstOpsetWithIntegerOperators} or later first");
+        }
+
+        foreach (var import in model.OpsetImport.Where(import => import.Domain is "" or "ai.onnx"))
+        {
+            import.Version = FirstOpsetWithIntegerOperators;
         }
     }
 
