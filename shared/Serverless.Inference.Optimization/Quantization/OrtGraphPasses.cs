@@ -32,6 +32,8 @@ internal static class OrtGraphPasses
             OptimizedModelFilePath = optimized,
             IntraOpNumThreads = 1,
             InterOpNumThreads = 1,
+            // Saving a graph with CPU-specific layouts draws a warning; this copy is only read back and counted.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
 
         try
