@@ -1,4 +1,5 @@
 using System.Text;
+using Xunit.Abstractions;
 using Serverless.Inference.Optimization;
 using Serverless.Inference.Optimization.Onnx;
 using Serverless.Inference.Optimization.Quantization;
