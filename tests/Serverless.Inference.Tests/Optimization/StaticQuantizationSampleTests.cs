@@ -1,11 +1,11 @@
 using System.Text;
-using Xunit.Abstractions;
 using Serverless.Inference.Optimization;
 using Serverless.Inference.Optimization.Onnx;
 using Serverless.Inference.Optimization.Quantization;
 using Serverless.Inference.Repository;
 using Serverless.Inference.Tests.Optimization.Support;
 using Serverless.Inference.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Serverless.Inference.Tests.Optimization;
 
