@@ -1,5 +1,5 @@
-using Serverless.Inference.Optimization.Onnx;
 using Onnx;
+using Serverless.Inference.Optimization.Onnx;
 
 namespace Serverless.Inference.Tests.Optimization.Support;
 
