@@ -14,10 +14,12 @@ namespace Serverless.Inference.Optimization.Calibration;
 /// </summary>
 internal static class ActivationCalibrator
 {
+    public const string NoCalibrationFile = "int8-static needs calibration rows: a JSON lines file of the model's inputs (--calibration FILE)";
+
     public static ActivationRanges Collect(ModelProto model, IReadOnlyCollection<string> tensors, RewriteRequest request, CancellationToken cancellationToken)
     {
         var calibrationFile = request.CalibrationFile
-            ?? throw new OptimizationException("int8-static needs calibration rows: a JSON lines file of the model's inputs (--calibration FILE)");
+            ?? throw new OptimizationException(NoCalibrationFile);
         if (request.Options.CalibrationRows < 1)
         {
             throw new OptimizationException($"int8-static needs at least one calibration row; {request.Options.CalibrationRows} were allowed");

@@ -47,7 +47,7 @@ internal sealed class StaticQuantization : IGraphRewrite
 
         if (request.CalibrationFile is null)
         {
-            throw new OptimizationException("int8-static needs calibration rows: a JSON lines file of the model's inputs (--calibration FILE)");
+            throw new OptimizationException(ActivationCalibrator.NoCalibrationFile);
         }
 
         var batchNormalizations = Count(model, "BatchNormalization");
