@@ -44,7 +44,8 @@ internal static class OptimizeVision
         {
             var ppOcr = manifest.Pipeline is not null;
             var calibration = Path.Combine(scratch, "calibration.jsonl");
-            File.WriteAllLines(calibration, Enumerable.Range(0, calibrationRows).Select(ppOcr ? VisionSamples.TextStripRow : VisionSamples.SceneRow));
+            Func<int, string> row = ppOcr ? VisionSamples.TextStripRow : VisionSamples.SceneRow;
+            File.WriteAllLines(calibration, Enumerable.Range(0, calibrationRows).Select(row));
             var rewrite = Stopwatch.StartNew();
             var result = new StaticQuantization().Rewrite(
                 new RewriteRequest(OnnxModelFile.Load(sourcePath), folder, manifest, calibration, RewriteOptions.Default), CancellationToken.None);
@@ -152,7 +153,7 @@ internal static class OptimizeVision
 
     private static InferenceSession Session(string path, int threads)
     {
-        using var options = new SessionOptions
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             IntraOpNumThreads = threads,
