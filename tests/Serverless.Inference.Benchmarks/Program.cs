@@ -40,6 +40,7 @@ if (args is [MonitorScale.ChildCommand, ..])
     ("capture-cost", CaptureCost.RunAsync),
     ("optimize-minilm", () => { OptimizeMiniLm.Run(); return Task.CompletedTask; }),
     ("optimize-fp16", OptimizeFp16.RunAsync),
+    ("optimize-vision", OptimizeVision.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))

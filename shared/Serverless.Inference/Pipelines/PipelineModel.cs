@@ -82,17 +82,7 @@ internal sealed class PipelineModel : IInferenceModel
             ? Signature.Outputs
             : [.. outputNames.Select(name => Signature.FindOutput(name) ?? throw SignatureChecks.UnknownOutput(Signature, name))];
 
-        var run = new PipelineRun(cancellationToken);
-        foreach (var input in inputs)
-        {
-            run.Set(PipelineTensor.From(input));
-        }
-
-        foreach (var step in _preprocess)
-        {
-            step.Apply(run);
-        }
-
+        var run = RunPreprocess(inputs, cancellationToken);
         using (var modelOutputs = _model.Run([.. _model.Signature.Inputs.Select(input => run.Get(input.Name).ToInput())], _modelOutputs, cancellationToken))
         {
             foreach (var output in modelOutputs.Tensors)
@@ -107,6 +97,18 @@ internal sealed class PipelineModel : IInferenceModel
         }
 
         return new ModelOutputs([.. outputs.Select(output => run.Get(output.Name).ToOutput())], run.RowCounts);
+    }
+
+    /// <summary>
+    /// The model's own tensors for pipeline inputs (images, texts): the steps before the session, which is not run.
+    /// The optimizer feeds them to a copy of the model to calibrate it. The tensors stay valid while the caller holds them.
+    /// </summary>
+    internal IReadOnlyList<InputTensor> Preprocess(IReadOnlyList<InputTensor> inputs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        SignatureChecks.Validate(Signature, inputs, _model.MaxBatchSize);
+        var run = RunPreprocess(inputs, cancellationToken);
+        return [.. _model.Signature.Inputs.Select(input => run.Get(input.Name).ToInput())];
     }
 
     public long EstimateWorkingBytes(IReadOnlyList<InputTensor> inputs)
@@ -132,6 +134,22 @@ internal sealed class PipelineModel : IInferenceModel
         }
 
         return WorkingMemory.RunBytes + (long)(rows * _model.RowBytes * fraction);
+    }
+
+    private PipelineRun RunPreprocess(IReadOnlyList<InputTensor> inputs, CancellationToken cancellationToken)
+    {
+        var run = new PipelineRun(cancellationToken);
+        foreach (var input in inputs)
+        {
+            run.Set(PipelineTensor.From(input));
+        }
+
+        foreach (var step in _preprocess)
+        {
+            step.Apply(run);
+        }
+
+        return run;
     }
 
     private bool SendsRawTensors(IReadOnlyList<InputTensor> inputs) =>
