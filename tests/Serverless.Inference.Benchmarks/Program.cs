@@ -38,6 +38,7 @@ if (args is [MonitorScale.ChildCommand, ..])
     ("stream-throughput", StreamThroughput.RunAsync),
     ("stream-latency", StreamLatency.RunAsync),
     ("capture-cost", CaptureCost.RunAsync),
+    ("capture-record", CaptureRecordCost.RunAsync),
 ];
 var figure = args.Length > 0 ? args[0].ToLowerInvariant() : "all";
 if ((args.Length > 1 && figure != "batch-scale") || (figure != "all" && !figures.Any(f => f.Name == figure)))
