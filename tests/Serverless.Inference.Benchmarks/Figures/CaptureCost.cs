@@ -75,15 +75,12 @@ internal static class CaptureCost
         }
 
         var rates = models.Select(_ => new List<double>()).ToArray();
-        var cpu = models.Select(_ => new List<double>()).ToArray();
         long errors = 0;
         for (var round = 0; round < RoundsEach * models.Length; round++)
         {
             var v = round % models.Length;
-            var cpuBefore = Environment.CpuUsage.TotalTime;
             var (ok, failed, elapsed) = await LoadAsync(client, uris[v], body, RoundLength);
             rates[v].Add(ok / elapsed.TotalSeconds);
-            cpu[v].Add((Environment.CpuUsage.TotalTime - cpuBefore).TotalMicroseconds / Math.Max(1, ok));
             errors += failed;
         }
 
@@ -98,17 +95,6 @@ internal static class CaptureCost
         var all = Stats.Median(rates[2]) / off;
         Report.Ratio("capture at 1% / off", onePercent, ">= 0.99", onePercent >= 0.99);
         Report.Ratio("capture at 100% / off", all, ">= 0.95", all >= 0.95);
-
-        // The same cost as this process's CPU time per answered request (client and server share the process), which
-        // other processes on the machine disturb far less than they disturb throughput.
-        Report.Columns("CPU us/req");
-        for (var v = 0; v < models.Length; v++)
-        {
-            Report.Row(models[v].Model, cpu[v], "F1");
-        }
-
-        Report.Ratio("CPU per request, off / capture at 1%", Stats.Median(cpu[0]) / Stats.Median(cpu[1]), ">= 0.99", Stats.Median(cpu[0]) / Stats.Median(cpu[1]) >= 0.99);
-        Report.Ratio("CPU per request, off / capture at 100%", Stats.Median(cpu[0]) / Stats.Median(cpu[2]), ">= 0.95", Stats.Median(cpu[0]) / Stats.Median(cpu[2]) >= 0.95);
         Report.Line($"requests not 200 or failed: {errors}");
     }
 
