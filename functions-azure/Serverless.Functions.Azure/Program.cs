@@ -5,8 +5,8 @@ using Serverless.Functions.Azure.Hosting;
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 
-// Telemetry first: hosted services start in the order they were added, and the trace exporter is attached by one of
-// them, so it must be in place before warm-up's hosted service starts loading models (their spans would be lost).
+// Telemetry first: hosted services start in the order they were added, and the tracer provider and its exporter are
+// set up by two of them, so warm-up's model loads (started by its own hosted service) never race them.
 builder.Services
     .AddAzureMonitorTelemetry(builder.Configuration)
     .AddInferenceStorage()

@@ -26,8 +26,8 @@ internal static class AzureTelemetry
     /// <summary>Does nothing without <see cref="ConnectionStringSetting"/>: locally, nothing is exported.</summary>
     /// <remarks>
     /// The exporter attaches its trace and log exporters from a hosted service when the host starts (metrics are wired
-    /// into the meter provider directly): spans exist only in a started host, and only from that service on. Add this
-    /// before any hosted service whose work should be traced (model warm-up), since hosted services start in order.
+    /// into the meter provider directly): spans are exported only from a started host. Add this before any hosted
+    /// service whose work should be traced (model warm-up), since hosted services start in order.
     /// Traces are sampled by the exporter's default sampler: about 5 traces a second (a root span is kept with a chance
     /// that grows with the time since the last one), and a child of a sampled span always.
     /// </remarks>

@@ -49,8 +49,8 @@ public sealed class AzureTelemetryTests
             [AzureContract.WarmupModelsSetting.Replace("__", ":", StringComparison.Ordinal)] = "iris",
         });
 
-        // In Program.cs's order: telemetry first, so its hosted services (the providers, and the exporter's registration
-        // of the trace exporter) have started before warm-up's model load begins.
+        // A started host, in Program.cs's order: the exporter attaches its trace exporter from a hosted service (a bare
+        // service provider exports metrics but never spans), and telemetry's hosted services start before warm-up's.
         builder.Services
             .AddLogging()
             .AddAzureMonitorTelemetry(builder.Configuration, new FixedToken("entra-token-for-the-test"), options =>
@@ -96,7 +96,7 @@ public sealed class AzureTelemetryTests
         var infer = Assert.Single(ingestion.Items, item => item.Name == "infer");
         Assert.Equal("iris", infer.Properties["model.name"]);
         Assert.Equal("1", infer.Properties["model.version"]);
-        // Warm-up's load, started by the hosted service registered after telemetry: its span was not lost.
+        // Warm-up's load, started by its hosted service: its span is exported too.
         var load = Assert.Single(ingestion.Items, item => item.Name == "model.load");
         Assert.Equal("iris", load.Properties["model.name"]);
         Assert.All(ingestion.Authorizations, value => Assert.Equal("Bearer entra-token-for-the-test", value));
