@@ -38,6 +38,7 @@ if (args is [MonitorScale.ChildCommand, ..])
     ("stream-throughput", StreamThroughput.RunAsync),
     ("stream-latency", StreamLatency.RunAsync),
     ("capture-cost", CaptureCost.RunAsync),
+    ("capture-record", CaptureRecordCost.RunAsync),
     ("optimize-minilm", () => { OptimizeMiniLm.Run(); return Task.CompletedTask; }),
     ("optimize-fp16", OptimizeFp16.RunAsync),
     ("optimize-vision", OptimizeVision.RunAsync),

@@ -24,6 +24,13 @@ internal static class AzureTelemetry
     public const string AuthenticationStringSetting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
 
     /// <summary>Does nothing without <see cref="ConnectionStringSetting"/>: locally, nothing is exported.</summary>
+    /// <remarks>
+    /// The exporter attaches its trace and log exporters from a hosted service when the host starts (metrics are wired
+    /// into the meter provider directly): spans are exported only from a started host. Add this before any hosted
+    /// service whose work should be traced (model warm-up), since hosted services start in order.
+    /// Traces are sampled by the exporter's default sampler: about 5 traces a second (a root span is kept with a chance
+    /// that grows with the time since the last one), and a child of a sampled span always.
+    /// </remarks>
     /// <param name="credential">The identity to send as; by default the one <see cref="AuthenticationStringSetting"/> names.</param>
     /// <param name="configure">Further exporter options (tests turn off what would reach Azure's own endpoints).</param>
     public static IServiceCollection AddAzureMonitorTelemetry(

@@ -17,6 +17,7 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
 
     private readonly HashSet<string> _redact = [.. manifest.Redact ?? []];
     private readonly IReadOnlyList<string> _redactList = manifest.Redact ?? [];
+    private readonly CaptureRecordFields _fields = new(model, version, identity);
 
     public CaptureManifest Manifest => manifest;
 
@@ -35,11 +36,12 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
         var rows = RowsOf(inputs);
         var time = writer.Now;
         var id = baseId ?? writer.NextRequestId();
+        var fixedFields = source == Batch ? _fields.Batch : _fields.Online;
+        var reserve = Reserve(inputs, outputs);
         for (var row = 0; row < rows; row++)
         {
-            var writerForRow = CaptureRecordWriter.Current;
-            var header = new CaptureRecordHeader(time, model, version, identity, source, rows == 1 ? id : $"{id}/{row}", row);
-            if (!writerForRow.Begin(header, manifest.MaxRecordBytes, Reserve(inputs, outputs)))
+            var recordWriter = CaptureRecordWriter.Current;
+            if (!recordWriter.Begin(time, fixedFields, rows == 1 ? id : $"{id}/{row}", row, manifest.MaxRecordBytes, reserve))
             {
                 PredictionCapture.CountTooLarge(model);
                 continue;
@@ -47,21 +49,22 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
 
             if (manifest.Inputs)
             {
-                writerForRow.BeginSection("inputs"u8);
-                foreach (var input in inputs)
+                recordWriter.BeginSection("inputs"u8);
+                for (var i = 0; i < inputs.Count; i++)
                 {
+                    var input = inputs[i];
                     if (!_redact.Contains(input.Name))
                     {
                         var (first, count) = Slice(input.Shape, input.ElementCount, rows, row);
-                        writerForRow.Value(input, first, count);
+                        recordWriter.Value(input, _fields.Name(input.Name), first, count);
                     }
                 }
 
-                writerForRow.EndSection();
+                recordWriter.EndSection();
             }
 
-            WriteOutputs(writerForRow, outputs, rows, row);
-            writer.Add(model, version, time, writerForRow.End(manifest.Inputs ? _redactList : []));
+            WriteOutputs(recordWriter, outputs, rows, row);
+            writer.Add(model, version, time, recordWriter.End(manifest.Inputs ? _redactList : []));
         }
     }
 
@@ -78,7 +81,7 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
         var time = writer.Now;
         var id = RowId(record) ?? $"{file}:{line}";
         var recordWriter = CaptureRecordWriter.Current;
-        if (!recordWriter.Begin(new CaptureRecordHeader(time, model, version, identity, Batch, id, 0), manifest.MaxRecordBytes, Reserve(batch.Columns, outputs)))
+        if (!recordWriter.Begin(time, _fields.Batch, id, 0, manifest.MaxRecordBytes, Reserve(batch.Columns, outputs)))
         {
             PredictionCapture.CountTooLarge(model);
             return;
@@ -93,7 +96,7 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
                 if (!_redact.Contains(input.Name))
                 {
                     var (first, count) = Slice(input.Shape, input.ElementCount, batch.Count, slot);
-                    recordWriter.Value(input, first, count);
+                    recordWriter.Value(input, _fields.Name(input.Name), first, count);
                 }
 
                 input.Dispose();
@@ -114,10 +117,12 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
         }
 
         recordWriter.BeginSection("outputs"u8);
-        foreach (var output in outputs.Tensors)
+        var tensors = outputs.Tensors;
+        for (var i = 0; i < tensors.Count; i++)
         {
+            var output = tensors[i];
             var (first, count) = Slice(output.Shape, output.ElementCount, rows, row);
-            recordWriter.Value(output, first, count);
+            recordWriter.Value(output, _fields.Name(output.Name), first, count);
         }
 
         recordWriter.EndSection();
@@ -132,7 +137,15 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
         }
 
         var rows = inputs[0].Shape[0];
-        return inputs.All(input => input.Shape.Length > 0 && input.Shape[0] == rows) ? (int)Math.Min(rows, int.MaxValue) : 1;
+        for (var i = 1; i < inputs.Count; i++)
+        {
+            if (inputs[i].Shape.Length == 0 || inputs[i].Shape[0] != rows)
+            {
+                return 1;
+            }
+        }
+
+        return (int)Math.Min(rows, int.MaxValue);
     }
 
     /// <summary>A tensor's elements for one row: its share when its first dimension is the rows, else all of it.</summary>
@@ -148,8 +161,21 @@ internal sealed class ModelCapture(PredictionCapture writer, CaptureManifest man
     }
 
     // Room for every name the record could list as redacted or truncated.
-    private static int Reserve(IReadOnlyList<InputTensor> inputs, ModelOutputs outputs) =>
-        inputs.Sum(input => input.Name.Length + 3) + outputs.Tensors.Sum(output => output.Name.Length + 3);
+    private static int Reserve(IReadOnlyList<InputTensor> inputs, ModelOutputs outputs)
+    {
+        var reserve = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            reserve += inputs[i].Name.Length + 3;
+        }
+
+        for (var i = 0; i < outputs.Tensors.Count; i++)
+        {
+            reserve += outputs.Tensors[i].Name.Length + 3;
+        }
+
+        return reserve;
+    }
 
     private static int Reserve(IReadOnlyList<BatchColumn> columns, ModelOutputs outputs) =>
         columns.Sum(column => column.Spec.Name.Length + 3) + outputs.Tensors.Sum(output => output.Name.Length + 3);

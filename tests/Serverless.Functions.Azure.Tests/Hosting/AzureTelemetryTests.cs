@@ -14,9 +14,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Serverless.Functions.Azure;
 using Serverless.Functions.Azure.Hosting;
 using Serverless.Inference.Hosting;
 using Serverless.Inference.Protocol;
@@ -37,46 +39,69 @@ public sealed class AzureTelemetryTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task ConnectionString_OurMetricsReachTheIngestionEndpointWithAnEntraToken()
+    public async Task ConnectionString_OurMetricsAndSpansReachTheIngestionEndpointWithAnEntraToken()
     {
         await using var ingestion = await IngestionEndpoint.StartAsync();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             [AzureTelemetry.ConnectionStringSetting] = $"InstrumentationKey=6f2b8a8e-1f0c-4c55-9a39-6a3c1e0f2d11;IngestionEndpoint={ingestion.Address}",
-        }).Build();
-        var services = new ServiceCollection()
+            [AzureContract.WarmupModelsSetting.Replace("__", ":", StringComparison.Ordinal)] = "iris",
+        });
+
+        // A started host, in Program.cs's order: the exporter attaches its trace exporter from a hosted service (a bare
+        // service provider exports metrics but never spans), and telemetry's hosted services start before warm-up's.
+        builder.Services
             .AddLogging()
-            .AddAzureMonitorTelemetry(configuration, new FixedToken("entra-token-for-the-test"), options =>
+            .AddAzureMonitorTelemetry(builder.Configuration, new FixedToken("entra-token-for-the-test"), options =>
             {
                 // Live Metrics would call Microsoft's own endpoint from this machine (Statsbeat is off: see the class).
                 options.EnableLiveMetrics = false;
                 options.DisableOfflineStorage = true;
+                // Every span, for a test that counts them: the default rate-limited sampler (5 a second) keeps a lone span
+                // with a chance that grows with the time since the last one, so one just after start-up is mostly dropped.
+                options.TracesPerSecond = null;
+                options.SamplingRatio = 1F;
                 // Azure.Core sends a bearer token over TLS only: the endpoint is HTTPS with its own certificate, trusted here alone.
                 options.Transport = new HttpClientTransport(ingestion.TrustingHandler());
             });
-        await using var provider = services.BuildServiceProvider();
-        var meters = provider.GetRequiredService<MeterProvider>();
-        var tracer = provider.GetRequiredService<TracerProvider>();
+        builder.Services
+            .AddSingleton(_ => new ModelHost(new LocalFolderModelStore(Path.Combine(AppContext.BaseDirectory, "models")), new ModelHostOptions { CacheDirectory = Directory.CreateTempSubdirectory("telemetry-cache-").FullName }))
+            .AddSingleton(InferenceSettings.From(builder.Configuration))
+            .AddModelWarmup();
+        using var app = builder.Build();
+        await app.StartAsync();
+        await app.Services.GetRequiredService<ModelWarmup>().Completion.WaitAsync(Patience);
 
         // A real request through the core, as the HTTP function sends it.
-        using var host = new ModelHost(new LocalFolderModelStore(Path.Combine(AppContext.BaseDirectory, "models")), new ModelHostOptions { CacheDirectory = Directory.CreateTempSubdirectory("telemetry-cache-").FullName });
-        var handler = new OpenInferenceHandler(host, new RequestLimits { MaxRequestBytes = 64 * 1024 });
+        var handler = new OpenInferenceHandler(app.Services.GetRequiredService<ModelHost>(), new RequestLimits { MaxRequestBytes = 64 * 1024 });
         var body = Encoding.UTF8.GetBytes(Iris.InferBody());
-        using var response = await handler.HandleAsync(new OipHttpRequest("POST", "/v2/models/iris/infer", name => name == "Content-Type" ? "application/json" : null, new MemoryStream(body), body.Length), CancellationToken.None);
-        Assert.Equal(200, response.StatusCode);
+        using (var response = await handler.HandleAsync(new OipHttpRequest("POST", "/v2/models/iris/infer", name => name == "Content-Type" ? "application/json" : null, new MemoryStream(body), body.Length), CancellationToken.None))
+        {
+            Assert.Equal(200, response.StatusCode);
+        }
 
+        var meters = app.Services.GetRequiredService<MeterProvider>();
+        var tracer = app.Services.GetRequiredService<TracerProvider>();
         using var patience = new CancellationTokenSource(Patience);
-        while (!ingestion.Names.Contains(("Metric", "inference.requests")))
+        while (!(ingestion.Has("Metric", "inference.requests") && ingestion.Has("RemoteDependency", "infer") && ingestion.Has("RemoteDependency", "model.load")))
         {
             tracer.ForceFlush();
             meters.ForceFlush();
             await Task.Delay(200, patience.Token);
         }
 
-        Assert.Contains(("Metric", "inference.request.duration"), ingestion.Names);
-        Assert.Contains(("Metric", "dotnet.process.memory.working_set"), ingestion.Names);
+        Assert.True(ingestion.Has("Metric", "inference.request.duration"));
+        Assert.True(ingestion.Has("Metric", "dotnet.process.memory.working_set"));
+        var infer = Assert.Single(ingestion.Items, item => item.Name == "infer");
+        Assert.Equal("iris", infer.Properties["model.name"]);
+        Assert.Equal("1", infer.Properties["model.version"]);
+        // Warm-up's load, started by its hosted service: its span is exported too.
+        var load = Assert.Single(ingestion.Items, item => item.Name == "model.load");
+        Assert.Equal("iris", load.Properties["model.name"]);
         Assert.All(ingestion.Authorizations, value => Assert.Equal("Bearer entra-token-for-the-test", value));
         Assert.All(ingestion.InstrumentationKeys, key => Assert.Equal("6f2b8a8e-1f0c-4c55-9a39-6a3c1e0f2d11", key));
+        await app.StopAsync();
     }
 
     [Fact]
@@ -110,6 +135,9 @@ public sealed class AzureTelemetryTests
         public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) => new(GetToken(requestContext, cancellationToken));
     }
 
+    /// <summary>One telemetry item as the ingestion endpoint received it: its type ("Metric", "RemoteDependency", "Request"...), name and custom properties.</summary>
+    private sealed record TelemetryItem(string Type, string Name, IReadOnlyDictionary<string, string> Properties);
+
     /// <summary>
     /// Application Insights' ingestion (Breeze) track route on 127.0.0.1: POST /v2.1/track with a gzip body of one
     /// JSON telemetry item a line; answers as Breeze does ({itemsReceived, itemsAccepted, errors}) and keeps what arrived.
@@ -129,8 +157,8 @@ public sealed class AzureTelemetryTests
 
         public string Address { get; }
 
-        /// <summary>(item type, name): metrics by metric name, dependencies and requests by span name.</summary>
-        public ConcurrentBag<(string Type, string Name)> Names { get; } = [];
+        /// <summary>What arrived: metrics by metric name, dependencies and requests by span name, with their custom properties.</summary>
+        public ConcurrentBag<TelemetryItem> Items { get; } = [];
 
         public ConcurrentBag<string> Authorizations { get; } = [];
 
@@ -162,6 +190,8 @@ public sealed class AzureTelemetryTests
         {
             ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented is not null && presented.Thumbprint == _certificate.Thumbprint,
         };
+
+        public bool Has(string type, string name) => Items.Any(item => item.Type == type && item.Name == name);
 
         public async ValueTask DisposeAsync()
         {
@@ -201,16 +231,19 @@ public sealed class AzureTelemetryTests
                 var data = item.GetProperty("data");
                 var type = data.GetProperty("baseType").GetString()!.Replace("Data", string.Empty, StringComparison.Ordinal);
                 var baseData = data.GetProperty("baseData");
+                var properties = baseData.TryGetProperty("properties", out var custom)
+                    ? custom.EnumerateObject().ToDictionary(property => property.Name, property => property.Value.ToString())
+                    : [];
                 if (baseData.TryGetProperty("metrics", out var metrics))
                 {
                     foreach (var metric in metrics.EnumerateArray())
                     {
-                        Names.Add((type, metric.GetProperty("name").GetString()!));
+                        Items.Add(new TelemetryItem(type, metric.GetProperty("name").GetString()!, properties));
                     }
                 }
                 else if (baseData.TryGetProperty("name", out var name))
                 {
-                    Names.Add((type, name.GetString()!));
+                    Items.Add(new TelemetryItem(type, name.GetString()!, properties));
                 }
             }
 
