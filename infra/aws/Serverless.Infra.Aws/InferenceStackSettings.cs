@@ -1,5 +1,6 @@
 using System.Globalization;
 using Amazon.CDK.AWS.Logs;
+using Serverless.Functions.Aws;
 
 namespace Serverless.Infra.Aws;
 
