@@ -33,11 +33,15 @@ internal static partial class ColdStartAot
     public static async Task RunAsync()
     {
         var work = Path.Combine(Metadata("BenchmarkObjFolder"), "coldstart-aot");
+        var root = Metadata("RepositoryRoot");
+        // The bootstrap builds where functions-aws/package.sh builds it (same properties), so after a package.sh run
+        // nothing is compiled again; the baseline builds under this project's obj/.
         var bootstrap = await PublishAsync(
-            Path.Combine(Metadata("RepositoryRoot"), "functions-aws", "Serverless.Functions.Aws", "Serverless.Functions.Aws.csproj"), Path.Combine(work, "bootstrap"), "bootstrap");
+            Path.Combine(root, "functions-aws", "Serverless.Functions.Aws", "Serverless.Functions.Aws.csproj"),
+            Path.Combine(work, "bootstrap"), Path.Combine(root, "functions-aws", "artifacts", "linux-x64", "build-aot"), "bootstrap");
         var baseline = await PublishAsync(
-            Path.Combine(Metadata("RepositoryRoot"), "tests", "Serverless.Inference.ColdStartBaseline", "Serverless.Inference.ColdStartBaseline.csproj"),
-            Path.Combine(work, "baseline"), "Serverless.Inference.ColdStartBaseline");
+            Path.Combine(root, "tests", "Serverless.Inference.ColdStartBaseline", "Serverless.Inference.ColdStartBaseline.csproj"),
+            Path.Combine(work, "baseline"), Path.Combine(work, "baseline-build"), "Serverless.Inference.ColdStartBaseline", "-p:CppCompilerAndLinker=gcc");
         Report.Title(
             "coldstart-aot: Lambda cold start of the Native AOT bootstrap, model in the bucket vs packaged, vs a bare AOT session",
             Report.Invariant($"process start -> first response posted to a loopback Runtime API (one API Gateway event), INFERENCE_WARMUP_MODELS=<model>; (a) bucket: moto S3 on loopback, empty TMPDIR; (b) packaged: the model under INFERENCE_MODEL_DIR, bucket set; (c) bare AOT program: session + one run, start to exit.") + Environment.NewLine +
@@ -203,19 +207,25 @@ internal static partial class ColdStartAot
     }
 
     /// <summary>
-    /// Publishes a project Native AOT (Release) into <paramref name="folder"/>; incremental when nothing changed. Linked
-    /// with gcc, as the bootstrap's project does by default (the build machines have no clang).
+    /// Publishes a project Native AOT (Release, linux-x64) into <paramref name="folder"/>, building under
+    /// <paramref name="artifacts"/>: incremental when nothing changed. The baseline is linked with gcc, as the bootstrap's
+    /// project does by default (the build machines have no clang).
     /// </summary>
-    private static async Task<string> PublishAsync(string project, string folder, string executable)
+    private static async Task<string> PublishAsync(string project, string folder, string artifacts, string executable, params string[] properties)
     {
         var clock = Stopwatch.StartNew();
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { "publish", project, "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-p:CppCompilerAndLinker=gcc", "-o", Path.Combine(folder, "publish"), "--artifacts-path", Path.Combine(folder, "build"), "-nologo" },
+            ArgumentList = { "publish", project, "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", folder, "--artifacts-path", artifacts, "-nologo" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var property in properties)
+        {
+            info.ArgumentList.Add(property);
+        }
+
         using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet publish did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -226,7 +236,7 @@ internal static partial class ColdStartAot
         }
 
         Console.WriteLine(Report.Invariant($"published {Path.GetFileName(project)} (Native AOT) in {clock.Elapsed.TotalSeconds:F0} s"));
-        return Path.Combine(folder, "publish", executable);
+        return Path.Combine(folder, executable);
     }
 
     /// <summary>One API Gateway HTTP API 2.0 event asking the model for one answer.</summary>
