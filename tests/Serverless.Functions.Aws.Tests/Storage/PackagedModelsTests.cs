@@ -105,21 +105,6 @@ public sealed class PackagedModelsTests(MotoServer moto) : IClassFixture<MotoSer
         Assert.Contains("INFERENCE_MODEL_DIR names the folder of models packaged with the function, which does not exist", initError.Json.GetProperty("errorMessage").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Settings_ModelDirectoryWithoutBucket_IsTheWholeRepositoryNotAPackage()
-    {
-        var local = FunctionSettings.From(name => name == FunctionSettings.ModelDirectoryVariable ? "/var/task/models" : null);
-        var packaged = FunctionSettings.From(name => name switch
-        {
-            FunctionSettings.ModelDirectoryVariable => "/var/task/models",
-            LambdaContract.BucketVariable => "b",
-            _ => null,
-        });
-
-        Assert.Equal(("/var/task/models", (string?)null), (local.ModelDirectory, local.PackagedModels));
-        Assert.Equal("/var/task/models", packaged.PackagedModels);
-    }
-
     private void Package(string model, string version)
     {
         Directory.CreateDirectory(Path.Combine(_packaged.FullName, model, version));
