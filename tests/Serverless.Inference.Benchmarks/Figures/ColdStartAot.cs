@@ -436,7 +436,7 @@ internal static partial class ColdStartAot
             }
         }
 
-        public IReadOnlyDictionary<string, string> Environment(string bucket) => new Dictionary<string, string>
+        public Dictionary<string, string> Environment(string bucket) => new()
         {
             ["INFERENCE_BUCKET"] = bucket,
             ["AWS_ENDPOINT_URL_S3"] = Url,
