@@ -53,6 +53,7 @@ public static partial class AotBootstrap
             return executable;
         }
 
+        Directory.CreateDirectory(folder);
         File.Delete(stampFile);
         var rid = RuntimeInformation.ProcessArchitecture switch
         {
