@@ -10,7 +10,7 @@ namespace Serverless.Functions.Aws.Tests.Support;
 /// The Native AOT bootstrap, published by the tests themselves (what <c>functions-aws/package.sh</c> publishes), so a
 /// plain <c>dotnet test Serverless.sln</c> runs the binary Lambda runs. The first use in a test run publishes it
 /// into this project's obj/aot-bootstrap/ (a few minutes), building where package.sh builds (the ignored
-/// functions-aws/artifacts/&lt;rid&gt;/build-aot/, so either reuses the other's compilation); later runs reuse that
+/// functions-aws/artifacts/&lt;rid&gt;/build-aot/); later runs reuse that
 /// binary while the sources it is built from are unchanged (a hash of them is kept beside it). A publish that fails, or that reports a trim or AOT
 /// warning functions-aws/Serverless.Functions.Aws/TrimWarnings.allowed does not list, fails the tests that need it.
 /// </summary>
