@@ -66,6 +66,18 @@ public static class LambdaContract
     /// <summary>The message attribute (String) with the alert's deterministic id, so a consumer can drop repeats.</summary>
     public const string AlertIdAttribute = "alert-id";
 
+    /// <summary>
+    /// Environment variable: the folder of models packaged with the function. With the bucket, its models are served from
+    /// it and every other from the bucket's <c>models/</c>; without, it is the whole repository.
+    /// </summary>
+    public const string ModelDirectoryVariable = "INFERENCE_MODEL_DIR";
+
+    /// <summary>Where models packaged in bootstrap.zip (under <c>models/</c>) are: Lambda unpacks the zip into /var/task.</summary>
+    public const string PackageModelDirectory = "/var/task/models";
+
+    /// <summary>Where models of a layer zip (under <c>models/</c>) are: Lambda unpacks layers into /opt.</summary>
+    public const string LayerModelDirectory = "/opt/models";
+
     /// <summary>The executable name a <c>provided.al2023</c> custom runtime starts.</summary>
     public const string BootstrapName = "bootstrap";
 }

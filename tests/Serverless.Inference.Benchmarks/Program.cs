@@ -24,6 +24,7 @@ if (args is [MonitorScale.ChildCommand, ..])
     ("http", HttpLatency.RunAsync),
     ("throughput", Throughput.RunAsync),
     ("coldstart", ColdStart.RunAsync),
+    ("coldstart-aot", ColdStartAot.RunAsync),
     ("batch", BatchThroughput.RunAsync),
     ("batch-memory", BatchMemory.RunAsync),
     ("request-memory", RequestMemory.RunAsync),

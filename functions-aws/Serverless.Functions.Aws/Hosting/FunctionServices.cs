@@ -31,7 +31,7 @@ internal static class FunctionServices
         if (settings.Bucket is { } bucket)
         {
             services.AddSingleton<IAmazonS3>(_ => S3Clients.Create(settings));
-            services.AddInference(provider => new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket), host => ConfigureHost(host, settings));
+            services.AddInference(provider => ModelStore(new S3ModelStore(provider.GetRequiredService<IAmazonS3>(), bucket), settings.PackagedModels), host => ConfigureHost(host, settings));
             services.AddSingleton<IBatchStore>(provider => new S3BatchStore(provider.GetRequiredService<IAmazonS3>(), bucket));
             // Sampled requests of models with monitoring.capture, under capture/ in the bucket. Under the Runtime API the
             // process may be frozen between invocations, so the end of each invocation writes them instead of a loop.
@@ -102,6 +102,16 @@ internal static class FunctionServices
             provider.GetService<KinesisEventProcessor>()));
         return services;
     }
+
+    /// <summary>The bucket's models, behind the models packaged with the function when there are any.</summary>
+    private static IModelStore ModelStore(IModelStore bucket, string? packagedModels) =>
+        packagedModels switch
+        {
+            null => bucket,
+            _ when Directory.Exists(packagedModels) => new PackagedFirstModelStore(packagedModels, bucket),
+            _ => throw new InvalidOperationException(
+                $"{FunctionSettings.ModelDirectoryVariable} names the folder of models packaged with the function, which does not exist: '{ModelNames.Printable(packagedModels)}'"),
+        };
 
     /// <summary>
     /// The stream function's: the core's stream processor over the bucket's predictions/ and stream-state/, alerts to the

@@ -11,6 +11,10 @@ namespace Serverless.Functions.Aws;
 /// <param name="ShardDeadLetterQueue">Where malformed shard messages are sent, with a reason; set exactly when <paramref name="ShardQueue"/> is.</param>
 /// <param name="SqsServiceUrl">An SQS-compatible endpoint (moto, LocalStack); null for AWS itself.</param>
 /// <param name="Stream">The stream function's model and alert queue; null on the HTTP and batch functions.</param>
+/// <param name="PackagedModels">
+/// With a bucket, the folder INFERENCE_MODEL_DIR names (models packaged in bootstrap.zip or a layer): each model in it
+/// is served from it, every other from the bucket; null when the variable is not set or no bucket is.
+/// </param>
 internal sealed record FunctionSettings(
     string? RuntimeApi,
     string? Bucket,
@@ -24,13 +28,17 @@ internal sealed record FunctionSettings(
     SqsQueueAddress? ShardDeadLetterQueue = null,
     string? SqsServiceUrl = null,
     int? RowsPerShard = null,
-    StreamSettings? Stream = null)
+    StreamSettings? Stream = null,
+    string? PackagedModels = null)
 {
     /// <summary>The largest rows-per-shard setting accepted: far above what one invocation scores.</summary>
     public const int MaxRowsPerShard = 100_000_000;
 
-    /// <summary>Environment variable: the local model repository used when no bucket is set (default: models/ beside the binary).</summary>
-    public const string ModelDirectoryVariable = "INFERENCE_MODEL_DIR";
+    /// <summary>
+    /// Environment variable: the local model repository used when no bucket is set (default: models/ beside the binary);
+    /// with a bucket, the folder of models packaged with the function, served before the bucket's.
+    /// </summary>
+    public const string ModelDirectoryVariable = LambdaContract.ModelDirectoryVariable;
 
     /// <summary>Environment variable: the loopback port of the local Kestrel server (default 8080).</summary>
     public const string PortVariable = "INFERENCE_PORT";
@@ -94,7 +102,8 @@ internal sealed record FunctionSettings(
             shardDeadLetters,
             Read("AWS_ENDPOINT_URL_SQS") ?? Read("AWS_ENDPOINT_URL"),
             rowsPerShard,
-            StreamSettings.From(Read, bucket));
+            StreamSettings.From(Read, bucket),
+            bucket is null ? null : Read(ModelDirectoryVariable));
     }
 
     private static SqsQueueAddress? Queue(string? url, string variable) =>

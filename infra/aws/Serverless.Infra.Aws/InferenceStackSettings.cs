@@ -1,5 +1,6 @@
 using System.Globalization;
 using Amazon.CDK.AWS.Logs;
+using Serverless.Functions.Aws;
 
 namespace Serverless.Infra.Aws;
 
@@ -78,6 +79,24 @@ internal sealed record InferenceStackSettings
     public int ShardMaxReceiveCount { get; init; } = 5;
 
     public string WarmupModels { get; init; } = "";
+
+    /// <summary>
+    /// True when the bootstrap's zip carries models under <c>models/</c> (<c>package.sh ... --model NAME</c>): the
+    /// functions serve those from /var/task/models and every other model from the bucket.
+    /// </summary>
+    public bool PackagedModels { get; init; }
+
+    /// <summary>
+    /// A folder or .zip with <c>models/</c> at its root (<c>package.sh ... --layer</c> writes models-layer.zip):
+    /// published as a Lambda layer on every function, whose models are served from /opt/models before the bucket's.
+    /// </summary>
+    public string? ModelsLayerPath { get; init; }
+
+    public bool UsesModelsLayer => !string.IsNullOrEmpty(ModelsLayerPath);
+
+    /// <summary>Where the functions find packaged models (INFERENCE_MODEL_DIR), or null when none are packaged.</summary>
+    public string? PackagedModelDirectory =>
+        UsesModelsLayer ? LambdaContract.LayerModelDirectory : PackagedModels ? LambdaContract.PackageModelDirectory : null;
 
     /// <summary>
     /// The most rows a shard holds on this deployment (INFERENCE_ROWS_PER_SHARD), unless a model's manifest says otherwise;
@@ -168,6 +187,11 @@ internal sealed record InferenceStackSettings
             throw new ArgumentException($"bootstrapPath '{BootstrapPath}' holds no 'bootstrap' executable (nor is it a .zip): publish functions-aws first.", nameof(BootstrapPath));
         }
 
+        if (UsesModelsLayer)
+        {
+            ValidateModelsLayer();
+        }
+
         if (Architecture is not (Arm64 or X86_64))
         {
             throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, $"architecture must be '{Arm64}' or '{X86_64}'.");
@@ -233,6 +257,20 @@ internal sealed record InferenceStackSettings
         }
     }
 
+    private void ValidateModelsLayer()
+    {
+        if (PackagedModels)
+        {
+            throw new ArgumentException("packagedModels and modelsLayerPath exclude each other: models come from the bootstrap's zip or from a layer, not both.", nameof(ModelsLayerPath));
+        }
+
+        var isZip = ModelsLayerPath!.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+        if (isZip ? !File.Exists(ModelsLayerPath) : !Directory.Exists(Path.Combine(ModelsLayerPath, "models")))
+        {
+            throw new ArgumentException($"modelsLayerPath '{ModelsLayerPath}' is neither a .zip nor a folder with models/ at its root: run functions-aws/package.sh with --model and --layer first.", nameof(ModelsLayerPath));
+        }
+    }
+
     private void ValidateStream()
     {
         if (StreamModel.Length > 64 || !StreamModel.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
@@ -284,6 +322,8 @@ internal sealed record InferenceStackSettings
             ShardBatchSize = Integer(context, "shardBatchSize", defaults.ShardBatchSize),
             ShardMaxReceiveCount = Integer(context, "shardMaxReceiveCount", defaults.ShardMaxReceiveCount),
             WarmupModels = context("warmupModels") ?? defaults.WarmupModels,
+            PackagedModels = Boolean(context, "packagedModels"),
+            ModelsLayerPath = context("modelsLayerPath") is { Length: > 0 } layer ? layer : null,
             RowsPerShard = Integer(context, "rowsPerShard", defaults.RowsPerShard),
             ApiRateLimit = Integer(context, "apiRateLimit", defaults.ApiRateLimit),
             ApiBurstLimit = Integer(context, "apiBurstLimit", defaults.ApiBurstLimit),
@@ -315,6 +355,14 @@ internal sealed record InferenceStackSettings
             ? value
             : throw new ArgumentException($"{key} must be a whole number, not '{text}'.", key);
     }
+
+    private static bool Boolean(Func<string, string?> context, string key) =>
+        context(key) switch
+        {
+            null or "false" => false,
+            "true" => true,
+            var text => throw new ArgumentException($"{key} must be true or false, not '{text}'.", key),
+        };
 
     private static void RequireRange(string name, int value, int min, int max, string message)
     {

@@ -83,9 +83,9 @@ internal sealed partial class ArtifactCache
     /// <summary>A local path holding the file's content: the store's own path for local stores, else a cached copy.</summary>
     public async Task<string> GetLocalPathAsync(IModelStore store, StoredFile file, CancellationToken cancellationToken)
     {
-        if (store is ILocalModelStore local)
+        if (store is ILocalModelStore local && local.FindLocalPath(file.Path) is { } path)
         {
-            return local.GetLocalPath(file.Path);
+            return path;
         }
 
         var target = Path.Combine(Root, SlotName(file), file.Path.FileName);

@@ -22,8 +22,9 @@ public interface IModelStore
     Task<Stream> OpenReadAsync(ModelFilePath path, CancellationToken cancellationToken);
 }
 
-/// <summary>A store whose files are already on the local disk, so nothing needs copying into the artifact cache.</summary>
+/// <summary>A store whose files are (some or all) already on the local disk, so those need no copy in the artifact cache.</summary>
 internal interface ILocalModelStore : IModelStore
 {
-    string GetLocalPath(ModelFilePath path);
+    /// <summary>The file's path on the local disk, or null when this file is not local (the artifact cache copies it then).</summary>
+    string? FindLocalPath(ModelFilePath path);
 }

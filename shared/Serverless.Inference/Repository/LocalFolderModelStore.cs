@@ -61,6 +61,8 @@ public sealed class LocalFolderModelStore : ILocalModelStore
     public Task<Stream> OpenReadAsync(ModelFilePath path, CancellationToken cancellationToken) =>
         Task.FromResult<Stream>(new FileStream(GetLocalPath(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, useAsync: true));
 
+    string? ILocalModelStore.FindLocalPath(ModelFilePath path) => GetLocalPath(path);
+
     public string GetLocalPath(ModelFilePath path) =>
         path.Version is null
             ? Path.Combine(_root, path.Model, path.FileName)

@@ -4,7 +4,7 @@ using Serverless.Inference.Batch.Sharding;
 
 namespace Serverless.Functions.Aws.Tests.Hosting;
 
-/// <summary>The shard queue variables: read, checked and refused with the variable named.</summary>
+/// <summary>The shard queue and model folder variables: read, checked and refused with the variable named.</summary>
 public sealed class FunctionSettingsTests
 {
     private const string Queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/ServerlessInference-ShardQueue";
@@ -110,5 +110,15 @@ public sealed class FunctionSettingsTests
         var error = Assert.Throws<InvalidOperationException>(() => From((LambdaContract.RowsPerShardVariable, value)));
 
         Assert.StartsWith($"{LambdaContract.RowsPerShardVariable} must be a whole number of rows", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ModelDirectory_WithoutBucketTheWholeRepository_WithBucketThePackagedModels()
+    {
+        var local = From((FunctionSettings.ModelDirectoryVariable, "/var/task/models"));
+        var packaged = From((FunctionSettings.ModelDirectoryVariable, "/var/task/models"), (LambdaContract.BucketVariable, "b"));
+
+        Assert.Equal(("/var/task/models", (string?)null), (local.ModelDirectory, local.PackagedModels));
+        Assert.Equal("/var/task/models", packaged.PackagedModels);
     }
 }

@@ -10,7 +10,7 @@ namespace Serverless.Infra.Tests.Aws;
 /// Synthesizes the stack in-process once per test run (jsii starts node; ~15 s): the defaults, the defaults with
 /// streaming (a stream model set), and a variant
 /// with JWT authorisation, provisioned and reserved concurrency, other batch-function and queue settings, an hourly
-/// sweep and warmup models. The bootstrap is a placeholder file:
+/// sweep, warmup models and a models layer. The bootstrap and the layer's model are placeholder files:
 /// synth never needs the real Native AOT publish.
 /// </summary>
 public sealed class CdkSynthFixture : IDisposable
@@ -22,6 +22,7 @@ public sealed class CdkSynthFixture : IDisposable
         System.Environment.SetEnvironmentVariable("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20");
         System.Environment.SetEnvironmentVariable("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
         BootstrapFolder = CreatePlaceholderBootstrap(_workspace.Combine("publish"));
+        ModelsLayerFolder = CreatePlaceholderModelsLayer(_workspace.Combine("models-layer"));
 
         var app = new App(new AppProps { Outdir = _workspace.Combine("cdk.out") });
         var defaultStack = new InferenceStack(app, "Defaults", DefaultSettings);
@@ -40,6 +41,9 @@ public sealed class CdkSynthFixture : IDisposable
     }
 
     internal string BootstrapFolder { get; }
+
+    /// <summary>A layer folder with models/ at its root, as package.sh --layer zips it (the Variant stack publishes it).</summary>
+    internal string ModelsLayerFolder { get; }
 
     internal InferenceStackSettings DefaultSettings => new() { BootstrapPath = BootstrapFolder };
 
@@ -65,6 +69,7 @@ public sealed class CdkSynthFixture : IDisposable
         BatchSize = 5,
         MaxReceiveCount = 4,
         WarmupModels = "iris,minilm",
+        ModelsLayerPath = ModelsLayerFolder,
         RowsPerShard = 25_000,
         ApiRateLimit = 7,
         ApiBurstLimit = 9,
@@ -92,6 +97,14 @@ public sealed class CdkSynthFixture : IDisposable
     internal JsonNode StreamingJson { get; }
 
     public void Dispose() => _workspace.Dispose();
+
+    internal static string CreatePlaceholderModelsLayer(string folder)
+    {
+        Directory.CreateDirectory(Path.Combine(folder, "models", "iris", "1"));
+        File.WriteAllText(Path.Combine(folder, "models", "iris", "model.json"), "{}");
+        File.WriteAllText(Path.Combine(folder, "models", "iris", "1", "model.onnx"), "placeholder");
+        return folder;
+    }
 
     internal static string CreatePlaceholderBootstrap(string folder)
     {

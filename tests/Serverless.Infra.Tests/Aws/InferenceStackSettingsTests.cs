@@ -230,4 +230,48 @@ public sealed class InferenceStackSettingsTests : IDisposable
 
         Assert.Equal("timeoutSeconds", error.ParamName);
     }
+
+    [Fact]
+    public void FromContext_PackagedModels_ServedFromTheZipsModelsFolder()
+    {
+        var packaged = InferenceStackSettings.FromContext(new Dictionary<string, string> { ["bootstrapPath"] = _publish.Path, ["packagedModels"] = "true" }.GetValueOrDefault);
+        var plain = InferenceStackSettings.FromContext(new Dictionary<string, string> { ["bootstrapPath"] = _publish.Path }.GetValueOrDefault);
+
+        Assert.Equal("/var/task/models", packaged.PackagedModelDirectory);
+        Assert.Null(plain.PackagedModelDirectory);
+        Assert.Null(Record.Exception(packaged.Validate));
+    }
+
+    [Fact]
+    public void FromContext_PackagedModelsNotABoolean_ThrowsNamingTheKey()
+    {
+        var context = new Dictionary<string, string> { ["bootstrapPath"] = _publish.Path, ["packagedModels"] = "yes" };
+
+        var error = Assert.Throws<ArgumentException>(() => InferenceStackSettings.FromContext(context.GetValueOrDefault));
+
+        Assert.Equal("packagedModels", error.ParamName);
+    }
+
+    [Fact]
+    public void Validate_ModelsLayerWithoutModelsFolder_ThrowsNamingTheSetting()
+    {
+        using var empty = new TempFolder("layer");
+
+        var error = Assert.Throws<ArgumentException>((Valid with { ModelsLayerPath = empty.Path }).Validate);
+
+        Assert.Equal(nameof(InferenceStackSettings.ModelsLayerPath), error.ParamName);
+        Assert.Contains("neither a .zip nor a folder with models/ at its root", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_ModelsLayerAndPackagedModels_ExcludeEachOther()
+    {
+        using var layer = new TempFolder("layer");
+        CdkSynthFixture.CreatePlaceholderModelsLayer(layer.Path);
+
+        var error = Assert.Throws<ArgumentException>((Valid with { ModelsLayerPath = layer.Path, PackagedModels = true }).Validate);
+
+        Assert.Contains("exclude each other", error.Message, StringComparison.Ordinal);
+        Assert.Equal("/opt/models", (Valid with { ModelsLayerPath = layer.Path }).PackagedModelDirectory);
+    }
 }

@@ -42,6 +42,11 @@ internal sealed class InferenceFunction : Construct
             environment[LambdaContract.WarmupModelsVariable] = settings.WarmupModels;
         }
 
+        if (settings.PackagedModelDirectory is { } packagedModels)
+        {
+            environment[LambdaContract.ModelDirectoryVariable] = packagedModels;
+        }
+
         Function = new LambdaFunction(this, "Function", new FunctionProps
         {
             Description = role.Description,
@@ -56,6 +61,7 @@ internal sealed class InferenceFunction : Construct
             Environment = environment,
             LogGroup = logs,
             Tracing = Tracing.ACTIVE,
+            Layers = settings.UsesModelsLayer ? [ModelsLayer.Of(this, settings.ModelsLayerPath!)] : null,
         });
 
         Invocable = role.ProvisionedConcurrency > 0

@@ -30,6 +30,10 @@ internal sealed class ImageElementReader
     public ImageElementReader(long maxPixels, MemoryAllocator? allocator = null)
     {
         _maxPixels = maxPixels;
+        // Native AOT: ImageSharp's TIFF decoder reads EXIF data types with Enum.GetValues(typeof(ExifDataType)), which needs
+        // the ExifDataType[] type, generated only where code creates one: this does (a TIFF failed under AOT without it;
+        // see TrimWarnings.allowed in functions-aws).
+        _ = Enum.GetValues<SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifDataType>();
         // A configuration of its own (not Configuration.Default, whose format registrations are shared process-wide):
         // first frames only, metadata skipped, and an allocator that refuses any one buffer larger than the pixel
         // limit allows (16 bytes a pixel covers the widest pixel type a decoder uses) — a second line of defence
