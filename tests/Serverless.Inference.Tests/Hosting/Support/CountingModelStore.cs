@@ -61,5 +61,5 @@ internal sealed class CountingModelStore : ILocalModelStore
     }
 
     /// <summary>Path arithmetic only, no storage access, so not recorded.</summary>
-    public string GetLocalPath(ModelFilePath path) => _inner.GetLocalPath(path);
+    public string? FindLocalPath(ModelFilePath path) => ((ILocalModelStore)_inner).FindLocalPath(path);
 }
