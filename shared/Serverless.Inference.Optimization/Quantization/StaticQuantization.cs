@@ -55,8 +55,8 @@ internal sealed class StaticQuantization : IGraphRewrite
         var editor = new GraphEditor(model);
         var targets = QuantizableNode.Find(editor, request.Options.PerChannel);
         IReadOnlyCollection<string> activations = [.. targets.SelectMany(target => Activations(editor, target)).Distinct(StringComparer.Ordinal)];
-        var ranges = ActivationCalibrator.Collect(model, activations, request, cancellationToken);
 
+        // Before calibration, so a model that cannot be raised is refused without running the calibration rows first.
         var opset = editor.OpsetVersion();
         var sourceOpset = opset;
         if (opset < FirstOpsetWithIntegerOperators)
@@ -64,6 +64,8 @@ internal sealed class StaticQuantization : IGraphRewrite
             RaiseOpset(model, opset);
             opset = FirstOpsetWithIntegerOperators;
         }
+
+        var ranges = ActivationCalibrator.Collect(model, activations, request, cancellationToken);
 
         var domain = opset >= FirstOpsetWithPerAxisQdq ? "" : ContribDomain;
         if (domain.Length > 0)
